@@ -1,0 +1,187 @@
+"""The vocabulary every contract shares: tiers, stages, regions and actors."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+PetitionId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+"""A petition's id: the caller's idempotency key; the workflow id is ``petition-<id>``."""
+
+RegionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PersonId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Contract(BaseModel):
+    """Base of every contract: unknown fields are an error, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tier(StrEnum):
+    """The administrative level that owns a petition, lowest first."""
+
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    CITY = "city"
+
+    @property
+    def rank(self) -> int:
+        return _TIER_ORDER.index(self)
+
+    @property
+    def above(self) -> Tier | None:
+        """The next tier up, or None at the city tier."""
+        rank = self.rank
+        return _TIER_ORDER[rank + 1] if rank + 1 < len(_TIER_ORDER) else None
+
+
+_TIER_ORDER: tuple[Tier, ...] = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
+
+
+class Stage(StrEnum):
+    """Where a petition is in the loop collect → assess → resolve → feedback."""
+
+    COLLECT = "collect"
+    ASSESS = "assess"
+    RESOLVE = "resolve"
+    FEEDBACK = "feedback"
+    CLOSED = "closed"
+
+
+class RegionPath(Contract):
+    """The grid path of a household: exactly one village, township, county and city."""
+
+    village: RegionId
+    township: RegionId
+    county: RegionId
+    city: RegionId
+
+    def at(self, tier: Tier) -> RegionId:
+        """The region that has jurisdiction at ``tier``."""
+        region: RegionId = getattr(self, tier.value)
+        return region
+
+
+class Role(StrEnum):
+    PETITIONER = "petitioner"
+    CONTACT_CADRE = "contact_cadre"
+    OFFICIAL = "official"
+    SYSTEM = "system"
+    AUDITOR = "auditor"
+
+
+class Actor(Contract):
+    """Who did something. Officials and contact cadres carry the tier and region they serve."""
+
+    role: Role
+    id: PersonId
+    tier: Tier | None = None
+    region_id: RegionId | None = None
+
+    @model_validator(mode="after")
+    def _officials_have_a_jurisdiction(self) -> Self:
+        serves = self.role in (Role.OFFICIAL, Role.CONTACT_CADRE)
+        if serves and (self.tier is None or self.region_id is None):
+            raise ValueError(f"a {self.role.value} must have a tier and a region_id")
+        if not serves and (self.tier is not None or self.region_id is not None):
+            raise ValueError(f"a {self.role.value} has no tier or region_id")
+        return self
+
+    @classmethod
+    def system(cls) -> Actor:
+        return SYSTEM
+
+    @classmethod
+    def petitioner(cls, petitioner_id: str) -> Actor:
+        return cls(role=Role.PETITIONER, id=petitioner_id)
+
+    @classmethod
+    def official(cls, official_id: str, tier: Tier, region_id: str) -> Actor:
+        return cls(role=Role.OFFICIAL, id=official_id, tier=tier, region_id=region_id)
+
+    @classmethod
+    def contact_cadre(cls, cadre_id: str, village_id: str) -> Actor:
+        return cls(role=Role.CONTACT_CADRE, id=cadre_id, tier=Tier.VILLAGE, region_id=village_id)
+
+
+SYSTEM = Actor(role=Role.SYSTEM, id="petitionflow")
+
+
+class Channel(StrEnum):
+    """How a petition reached the engine."""
+
+    HOTLINE = "hotline"
+    WEB = "web"
+    CADRE_VISIT = "cadre_visit"
+    APP = "app"
+    OPEN311 = "open311"
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class Outcome(StrEnum):
+    """A reasoned refusal (not feasible) is also an answer."""
+
+    RESOLVED = "resolved"
+    NOT_FEASIBLE = "not_feasible"
+
+
+class AssessmentDecision(StrEnum):
+    ACCEPT = "accept"
+    NEEDS_INFO = "needs_info"
+    BEYOND_TIER = "beyond_tier"
+
+
+class ClosedReason(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    UNRATED = "unrated"
+    WITHDRAWN = "withdrawn"
+    DISSATISFIED_AT_TOP = "dissatisfied_at_top"
+
+
+class Clock(StrEnum):
+    """The two deadlines each tier runs."""
+
+    RESPOND = "respond"
+    RESOLVE = "resolve"
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class RefusalCode(StrEnum):
+    """Why the rules refused an action; the message says it in words."""
+
+    ALREADY_FILED = "already_filed"
+    NOT_FILED = "not_filed"
+    NOT_AN_OFFICIAL = "not_an_official"
+    WRONG_TIER = "wrong_tier"
+    WRONG_REGION = "wrong_region"
+    WRONG_STAGE = "wrong_stage"
+    NOT_PETITIONER = "not_petitioner"
+    REASON_REQUIRED = "reason_required"
+    TOP_TIER = "top_tier"
+    CLOSED = "closed"
+    FINISHED = "finished"
+    STALE_TIMER = "stale_timer"
+    CLOCK_WENT_BACK = "clock_went_back"
