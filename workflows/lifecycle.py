@@ -142,9 +142,7 @@ def _file(command: FilePetitionInput, now: datetime) -> PetitionFiled:
     )
 
 
-def _deadlines(
-    policy: Policy, tier: Tier, urgency: Urgency, start: datetime
-) -> tuple[datetime, datetime]:
+def _deadlines(policy: Policy, tier: Tier, urgency: Urgency, start: datetime) -> tuple[datetime, datetime]:
     table = policy.deadlines(tier, urgency)
     return start + table.respond_within, start + table.resolve_within
 
@@ -232,9 +230,7 @@ def _assess(state: PetitionState, command: AssessInput, now: datetime) -> list[E
     ]
     if decision is AssessmentDecision.NEEDS_INFO:
         assert command.reason is not None
-        events.append(
-            InfoRequested(at=now, actor=command.actor, tier=state.tier, question=command.reason)
-        )
+        events.append(InfoRequested(at=now, actor=command.actor, tier=state.tier, question=command.reason))
     elif decision is AssessmentDecision.BEYOND_TIER:
         assert command.reason is not None
         escalating = fold(events, state)
@@ -285,9 +281,7 @@ def _rate(state: PetitionState, command: RateInput, now: datetime) -> list[Event
     return events
 
 
-def _record_return_visit(
-    state: PetitionState, command: RecordReturnVisitInput, now: datetime
-) -> list[Event]:
+def _record_return_visit(state: PetitionState, command: RecordReturnVisitInput, now: datetime) -> list[Event]:
     actor = command.actor
     is_contact_cadre = actor.role is Role.CONTACT_CADRE and actor.id == state.contact_cadre_id
     if not is_contact_cadre:
@@ -328,9 +322,7 @@ def next_timer(state: PetitionState) -> Timer | None:
 def _working_timers(state: PetitionState) -> Iterable[Timer]:
     """The timers of a petition being worked on: reminders, deadlines, the info wait, overdue."""
     if state.info_requested_at is not None:
-        yield Timer(
-            kind=TimerKind.INFO_WAIT_LIMIT, at=state.info_requested_at + state.policy.info_wait_limit
-        )
+        yield Timer(kind=TimerKind.INFO_WAIT_LIMIT, at=state.info_requested_at + state.policy.info_wait_limit)
     clocks = (
         (Clock.RESPOND, state.respond_by, state.respond_window),
         (Clock.RESOLVE, None if state.paused else state.resolve_by, state.resolve_window),
@@ -338,9 +330,7 @@ def _working_timers(state: PetitionState) -> Iterable[Timer]:
     for clock, due, window in clocks:
         if due is None:
             continue
-        reminder = next(
-            (p for p in state.policy.reminder_points if (clock, p) not in state.reminded), None
-        )
+        reminder = next((p for p in state.policy.reminder_points if (clock, p) not in state.reminded), None)
         if reminder is not None:
             yield Timer(
                 kind=TimerKind.REMINDER,
