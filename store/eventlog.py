@@ -1,0 +1,324 @@
+"""The event log: an idempotent, hash-chained append that updates the read models in the same transaction.
+
+Writers of one petition are serialised by its row in ``streams``, locked ``FOR UPDATE`` (rows of
+several petitions are locked in id order, so two batches never deadlock). That row also carries the
+last seq and hash, so an append never has to read the log's tail. An advisory lock would serialise
+just as well, but would still need the tail read, and can collide on a hashed key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.commands import PetitionerContact
+from schemas.common import PetitionId
+from schemas.events import EVENT_ADAPTER, Envelope, Event, PetitionFiled
+from schemas.state import PetitionState
+from store import chain
+from store._db import Conn, Db, connection
+from store.models import AppendResult, ChainProblem, ChainProblemKind
+from store.projections import (
+    ECHO_COLUMNS,
+    NOTIFICATION_COLUMNS,
+    PETITION_COLUMNS,
+    STINT_COLUMNS,
+    EchoEntry,
+    PetitionProjection,
+    Record,
+    Stint,
+)
+
+EVENT_COLUMNS = ("petition_id", "seq", "type", "version", "at", "actor", "body", "prev_hash", "hash")
+
+
+class EventConflict(Exception):
+    """A different event already holds ``seq`` in ``petition_id``'s stream. Nothing was written."""
+
+    def __init__(self, petition_id: PetitionId, seq: int) -> None:
+        super().__init__(f"petition {petition_id}: seq {seq} already holds a different event")
+        self.petition_id = petition_id
+        self.seq = seq
+
+
+class EventGap(Exception):
+    """The envelopes would leave a gap in ``petition_id``'s stream. Nothing was written."""
+
+    def __init__(self, petition_id: PetitionId, expected: int, got: int) -> None:
+        super().__init__(f"petition {petition_id}: seq {got} given where {expected} was due")
+        self.petition_id = petition_id
+        self.expected = expected
+        self.got = got
+
+
+@dataclass(slots=True)
+class _Stream:
+    """One petition's part of an append."""
+
+    petition_id: PetitionId
+    envelopes: list[Envelope] = field(default_factory=list)
+    last_seq: int = 0
+    last_hash: bytes = chain.GENESIS
+    new: list[Envelope] = field(default_factory=list)
+
+
+async def append(db: Db, envelopes: Sequence[Envelope]) -> AppendResult:
+    """Store ``envelopes`` once each and update the read models, all in one transaction.
+
+    Envelopes may belong to several petitions; each petition's seqs must be contiguous and
+    increasing. An envelope already stored byte for byte is a duplicate and is skipped, so a retried
+    call is harmless.
+
+    Raises:
+        EventConflict: a seq is already taken by a different event.
+        EventGap: a petition's first new seq is not its last stored seq + 1, or its seqs skip.
+        ValueError: the events do not fold (``lifecycle.evolve`` refuses one).
+    """
+    streams = _group(envelopes)
+    if not streams:
+        return AppendResult(appended=0, duplicates=0)
+    ids = sorted(streams)
+    async with connection(db) as conn, conn.transaction():
+        await _lock_streams(conn, streams, ids)
+        duplicates = await _skip_stored(conn, streams)
+        writing = [s for s in (streams[i] for i in ids) if s.new]
+        if writing:
+            await _write(conn, writing)
+    return AppendResult(appended=len(envelopes) - duplicates, duplicates=duplicates)
+
+
+def _group(envelopes: Sequence[Envelope]) -> dict[PetitionId, _Stream]:
+    streams: dict[PetitionId, _Stream] = {}
+    for envelope in envelopes:
+        stream = streams.setdefault(envelope.petition_id, _Stream(envelope.petition_id))
+        if stream.envelopes and envelope.seq != stream.envelopes[-1].seq + 1:
+            raise EventGap(envelope.petition_id, stream.envelopes[-1].seq + 1, envelope.seq)
+        stream.envelopes.append(envelope)
+    return streams
+
+
+async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: list[PetitionId]) -> None:
+    await conn.execute(
+        "INSERT INTO streams (petition_id, last_seq, last_hash)"
+        " SELECT id, 0, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING",
+        ids,
+        chain.GENESIS,
+    )
+    rows = await conn.fetch(
+        "SELECT petition_id, last_seq, last_hash FROM streams"
+        " WHERE petition_id = any($1::text[]) ORDER BY petition_id FOR UPDATE",
+        ids,
+    )
+    for row in rows:
+        stream = streams[row["petition_id"]]
+        stream.last_seq = row["last_seq"]
+        stream.last_hash = bytes(row["last_hash"])
+
+
+async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream]) -> int:
+    """Check the envelopes at seqs already stored against the stored events; the rest are new."""
+    stored_keys = [
+        (s.petition_id, e.seq) for s in streams.values() for e in s.envelopes if e.seq <= s.last_seq
+    ]
+    stored: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+    if stored_keys:
+        rows = await conn.fetch(
+            "SELECT e.petition_id, e.seq, e.prev_hash, e.hash FROM events e"
+            " JOIN unnest($1::text[], $2::int[]) AS k(petition_id, seq)"
+            " ON e.petition_id = k.petition_id AND e.seq = k.seq",
+            [k[0] for k in stored_keys],
+            [k[1] for k in stored_keys],
+        )
+        stored = {(r["petition_id"], r["seq"]): (bytes(r["prev_hash"]), bytes(r["hash"])) for r in rows}
+    duplicates = 0
+    for stream in streams.values():
+        for envelope in stream.envelopes:
+            if envelope.seq > stream.last_seq:
+                stream.new.append(envelope)
+                continue
+            prev_hash, hash_ = stored.get((stream.petition_id, envelope.seq), (chain.GENESIS, b""))
+            data = chain.event_content(stream.petition_id, envelope.seq, envelope.event)
+            if chain.link(prev_hash, data) != hash_:
+                raise EventConflict(stream.petition_id, envelope.seq)
+            duplicates += 1
+        if stream.new and stream.new[0].seq != stream.last_seq + 1:
+            raise EventGap(stream.petition_id, stream.last_seq + 1, stream.new[0].seq)
+    return duplicates
+
+
+async def _write(conn: Conn, streams: list[_Stream]) -> None:
+    projections = await load_projections(conn, [s.petition_id for s in streams])
+    event_rows: list[Record] = []
+    heads: list[Record] = []
+    for stream in streams:
+        projection = projections.setdefault(stream.petition_id, PetitionProjection())
+        prev_hash = stream.last_hash
+        for envelope in stream.new:
+            event = envelope.event
+            if isinstance(event, PetitionFiled) and event.petition_id != stream.petition_id:
+                raise ValueError(
+                    f"an envelope of {stream.petition_id} holds the filing of {event.petition_id}"
+                )
+            actor, body = chain.split_event(event)
+            seq = envelope.seq
+            data = chain.content(stream.petition_id, seq, event.type, event.version, event.at, actor, body)
+            hash_ = chain.link(prev_hash, data)
+            event_rows.append(
+                (
+                    stream.petition_id,
+                    envelope.seq,
+                    event.type,
+                    event.version,
+                    event.at,
+                    chain.canonical_json(actor),
+                    chain.canonical_json(body),
+                    prev_hash,
+                    hash_,
+                )
+            )
+            projection.apply(envelope.seq, event)
+            prev_hash = hash_
+        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash))
+    await conn.copy_records_to_table("events", records=event_rows, columns=EVENT_COLUMNS)
+    await conn.executemany("UPDATE streams SET last_seq = $2, last_hash = $3 WHERE petition_id = $1", heads)
+    await save_projections(conn, list(projections.values()))
+
+
+async def load_projections(
+    conn: Conn, petition_ids: list[PetitionId]
+) -> dict[PetitionId, PetitionProjection]:
+    """The stored read models of these petitions, ready for more events (absent: not filed yet)."""
+    rows = await conn.fetch(
+        "SELECT petition_id, state::text AS state FROM petitions WHERE petition_id = any($1::text[])",
+        petition_ids,
+    )
+    projections = {
+        r["petition_id"]: PetitionProjection(state=PetitionState.model_validate_json(r["state"]))
+        for r in rows
+    }
+    if not projections:
+        return projections
+    present = list(projections)
+    stint_rows = await conn.fetch(
+        f"SELECT {', '.join('s.' + c for c in STINT_COLUMNS)} FROM tier_stints s"
+        " JOIN petitions p ON p.petition_id = s.petition_id AND p.stint_no = s.stint_no"
+        " WHERE p.petition_id = any($1::text[])",
+        present,
+    )
+    for r in stint_rows:
+        projections[r["petition_id"]].stint = Stint(**dict(r))
+    echo_rows = await conn.fetch(
+        f"SELECT {', '.join('e.' + c for c in ECHO_COLUMNS)} FROM echo_wall e"
+        " JOIN petitions p ON p.petition_id = e.petition_id AND p.resolution_seq = e.seq"
+        " WHERE p.petition_id = any($1::text[])",
+        present,
+    )
+    for r in echo_rows:
+        projections[r["petition_id"]].echo = EchoEntry(**dict(r))
+    return projections
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_PETITION = _upsert("petitions", PETITION_COLUMNS, ("petition_id",))
+_UPSERT_STINT = _upsert("tier_stints", STINT_COLUMNS, ("petition_id", "stint_no"))
+_UPSERT_ECHO = _upsert("echo_wall", ECHO_COLUMNS, ("petition_id", "seq"))
+_INSERT_NOTIFICATION = (
+    f"INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6)"
+    " ON CONFLICT (petition_id, seq, recipient_role, recipient_id) DO NOTHING"
+)
+
+
+async def save_projections(conn: Conn, projections: list[PetitionProjection]) -> None:
+    """Write what changed in ``projections`` (upserts: the rows may or may not exist yet)."""
+    await conn.executemany(_UPSERT_PETITION, [p.petition_record() for p in projections])
+    stints = [r for p in projections for r in p.stint_records()]
+    if stints:
+        await conn.executemany(_UPSERT_STINT, stints)
+    echoes = [r for p in projections for r in p.echo_records()]
+    if echoes:
+        await conn.executemany(_UPSERT_ECHO, echoes)
+    notifications = [r for p in projections for r in p.notifications]
+    if notifications:
+        await conn.executemany(_INSERT_NOTIFICATION, notifications)
+
+
+# --------------------------------------------------------------------------------------- reading
+
+EVENT_JSON_SQL = (  # the stored event as the JSON ``EVENT_ADAPTER`` reads
+    "(body || jsonb_build_object('type', type, 'version', version, 'at', at, 'actor', actor))::text"
+)
+
+
+async def read_events(db: Db, petition_id: PetitionId) -> list[Envelope]:
+    """A petition's stored events in order, parsed back through ``EVENT_ADAPTER``."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            f"SELECT seq, {EVENT_JSON_SQL} AS event FROM events WHERE petition_id = $1 ORDER BY seq",
+            petition_id,
+        )
+    return [Envelope(petition_id=petition_id, seq=r["seq"], event=parse_event(r["event"])) for r in rows]
+
+
+def parse_event(event_json: str) -> Event:
+    return EVENT_ADAPTER.validate_json(event_json)
+
+
+async def verify_chain(db: Db, petition_id: PetitionId) -> list[ChainProblem]:
+    """Everything wrong with a petition's stored hash chain; empty when it is intact.
+
+    Recomputes each row's hash from its stored columns: an edited row shows as ``hash_mismatch``, a
+    deleted one as a ``gap`` at the next seq present (or a ``broken_link`` if seqs were renumbered).
+    """
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "SELECT seq, type, version, at, actor::text AS actor, body::text AS body, prev_hash, hash"
+            " FROM events WHERE petition_id = $1 ORDER BY seq",
+            petition_id,
+        )
+    problems: list[ChainProblem] = []
+
+    def problem(seq: int, kind: ChainProblemKind, detail: str) -> None:
+        problems.append(ChainProblem(petition_id=petition_id, seq=seq, kind=kind, detail=detail))
+
+    expected_seq, expected_prev = 1, chain.GENESIS
+    for r in rows:
+        seq, prev_hash, stored_hash = r["seq"], bytes(r["prev_hash"]), bytes(r["hash"])
+        if seq != expected_seq:
+            problem(seq, ChainProblemKind.GAP, f"seqs {expected_seq}..{seq - 1} are missing")
+        elif prev_hash != expected_prev:
+            problem(seq, ChainProblemKind.BROKEN_LINK, "prev_hash is not the hash of the event before")
+        actor: Any = json.loads(r["actor"])
+        body: Any = json.loads(r["body"])
+        at: datetime = r["at"]
+        data = chain.content(petition_id, seq, r["type"], r["version"], at, actor, body)
+        if chain.link(prev_hash, data) != stored_hash:
+            problem(
+                seq, ChainProblemKind.HASH_MISMATCH, "its stored content does not hash to its stored hash"
+            )
+        expected_seq, expected_prev = seq + 1, stored_hash
+    return problems
+
+
+async def record_petitioner(db: Db, contact: PetitionerContact) -> None:
+    """Insert or update a petitioner's personal data (kept apart from the event log)."""
+    async with connection(db) as conn:
+        await conn.execute(
+            "INSERT INTO petitioners (petitioner_id, name, phone, address) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (petitioner_id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
+            " address = EXCLUDED.address, updated_at = now()",
+            contact.petitioner_id,
+            contact.name,
+            contact.phone,
+            contact.address,
+        )

@@ -1,0 +1,345 @@
+"""The read models of one petition, projected event by event; used by the append and by the rebuild.
+
+Business rules are not repeated here: the petition's state is ``workflows.lifecycle.evolve``'s fold,
+and the read models only copy facts out of the events and that state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, field, fields
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from schemas.common import PersonId, Tier
+from schemas.events import (
+    Acknowledged,
+    Closed,
+    DeadlineMissed,
+    Escalated,
+    Event,
+    FeedbackReceived,
+    InfoProvided,
+    InfoRequested,
+    PetitionFiled,
+    ReminderDue,
+    Reopened,
+    Resolved,
+    ReturnVisitDue,
+    Withdrawn,
+)
+from schemas.state import PetitionState
+from store.models import RecipientRole
+from workflows.lifecycle import current_deadline, evolve
+
+Record: TypeAlias = tuple[Any, ...]
+"""One row, its values in the order of the table's column tuple below."""
+
+PETITION_COLUMNS = (
+    "petition_id",
+    "tier",
+    "stage",
+    "village_id",
+    "township_id",
+    "county_id",
+    "city_id",
+    "category",
+    "channel",
+    "urgency",
+    "common_issue",
+    "overdue",
+    "acknowledged_by",
+    "contact_cadre_id",
+    "filed_at",
+    "updated_at",
+    "current_deadline",
+    "closed_reason",
+    "rating",
+    "finished",
+    "last_seq",
+    "stint_no",
+    "resolution_seq",
+    "state",
+)
+NOTIFICATION_COLUMNS = ("petition_id", "seq", "recipient_role", "recipient_id", "kind", "payload")
+
+
+@dataclass(slots=True)
+class Stint:
+    """A petition's stay at one tier: a row of ``tier_stints``, the facts behind the figures."""
+
+    petition_id: str
+    stint_no: int
+    tier: str
+    region_id: str
+    official_id: str | None
+    """Who answers for this stint: whoever acknowledged it, else whom a missed deadline was charged
+    to, else whoever resolved it."""
+    entered_at: datetime
+    respond_by: datetime | None
+    responded_at: datetime | None = None
+    responded_on_time: bool = False
+    resolved_at: datetime | None = None
+    """The latest resolution at this tier (a reopened petition may be resolved more than once)."""
+    resolved_on_time: bool = False
+    outcome: str | None = None
+    escalated: bool = False
+    escalated_automatically: bool = False
+    deadlines_missed: int = 0
+    reopened: int = 0
+    rating: str | None = None
+    """The latest rating given while at this tier."""
+
+
+@dataclass(slots=True)
+class EchoEntry:
+    """One answer on the public echo wall: a row of ``echo_wall``. No personal data goes here."""
+
+    petition_id: str
+    seq: int
+    tier: str
+    village_id: str
+    township_id: str
+    county_id: str
+    city_id: str
+    category: str
+    outcome: str
+    public_summary: str
+    resolved_at: datetime
+    days_to_resolve: float
+    on_time: bool
+    rating: str | None = None
+
+
+STINT_COLUMNS = tuple(f.name for f in fields(Stint))
+ECHO_COLUMNS = tuple(f.name for f in fields(EchoEntry))
+
+
+@dataclass(slots=True)
+class PetitionProjection:
+    """The read models of one petition: start empty (rebuild) or from the stored rows (append)."""
+
+    state: PetitionState | None = None
+    stint: Stint | None = None
+    """The current stint (the last one)."""
+    echo: EchoEntry | None = None
+    """The echo-wall entry of the latest resolution."""
+    stints: dict[int, Stint] = field(default_factory=dict)
+    """Stints changed since this projection was loaded, by stint number."""
+    echoes: dict[int, EchoEntry] = field(default_factory=dict)
+    """Echo-wall entries changed since this projection was loaded, by seq."""
+    notifications: list[Record] = field(default_factory=list)
+
+    def apply(self, seq: int, event: Event) -> None:
+        """Fold ``event`` (the ``seq``-th of its petition) into the state and every read model.
+
+        Raises:
+            ValueError: the event does not follow (``evolve`` refuses it, or ``seq`` is not next).
+        """
+        before = self.state
+        expected = 1 if before is None else before.seq + 1
+        if seq != expected:
+            raise ValueError(f"event {seq} folded where {expected} was due")
+        after = evolve(before, event)
+        self._facts(before, after, seq, event)
+        self.notifications += (
+            (after.petition_id, seq, role.value, recipient, kind, json.dumps(payload, sort_keys=True))
+            for role, recipient, kind, payload in _notifications(before, after, event)
+        )
+        self.state = after
+
+    def _facts(self, before: PetitionState | None, after: PetitionState, seq: int, event: Event) -> None:
+        if isinstance(event, PetitionFiled):
+            self._enter(after, 1, event.at, event.respond_by)
+            return
+        assert before is not None and self.stint is not None
+        stint = self.stint
+        self.stints[stint.stint_no] = stint
+        match event:
+            case Acknowledged() if stint.responded_at is None:
+                stint.responded_at = event.at
+                stint.responded_on_time = before.respond_by is not None and event.at <= before.respond_by
+                stint.official_id = event.actor.id
+            case Resolved():
+                stint.resolved_at = event.at
+                stint.resolved_on_time = event.on_time
+                stint.outcome = event.outcome.value
+                stint.official_id = stint.official_id or event.actor.id
+                region = after.region
+                self.echo = EchoEntry(
+                    petition_id=after.petition_id,
+                    seq=seq,
+                    tier=event.tier.value,
+                    village_id=region.village,
+                    township_id=region.township,
+                    county_id=region.county,
+                    city_id=region.city,
+                    category=after.category,
+                    outcome=event.outcome.value,
+                    public_summary=event.public_summary,
+                    resolved_at=event.at,
+                    days_to_resolve=round((event.at - after.filed_at).total_seconds() / 86400, 2),
+                    on_time=event.on_time,
+                )
+                self.echoes[seq] = self.echo
+            case FeedbackReceived():
+                stint.rating = event.rating.value
+                if self.echo is not None:
+                    self.echo.rating = event.rating.value
+                    self.echoes[self.echo.seq] = self.echo
+            case DeadlineMissed():
+                stint.deadlines_missed += 1
+                stint.official_id = stint.official_id or event.official_id
+            case Reopened():
+                stint.reopened += 1
+            case Escalated():
+                stint.escalated = True
+                stint.escalated_automatically = event.automatic
+                self._enter(after, stint.stint_no + 1, event.at, event.respond_by)
+
+    def _enter(self, state: PetitionState, stint_no: int, at: datetime, respond_by: datetime) -> None:
+        self.stint = Stint(
+            petition_id=state.petition_id,
+            stint_no=stint_no,
+            tier=state.tier.value,
+            region_id=state.region.at(state.tier),
+            official_id=None,
+            entered_at=at,
+            respond_by=respond_by,
+        )
+        self.stints[stint_no] = self.stint
+
+    # ------------------------------------------------------------------------------------ rows
+
+    def petition_record(self) -> Record:
+        state = self.state
+        assert state is not None and self.stint is not None
+        region = state.region
+        return (
+            state.petition_id,
+            state.tier.value,
+            state.stage.value,
+            region.village,
+            region.township,
+            region.county,
+            region.city,
+            state.category,
+            state.channel.value,
+            state.urgency.value,
+            state.common_issue,
+            state.is_overdue,
+            state.acknowledged_by,
+            state.contact_cadre_id,
+            state.filed_at,
+            state.updated_at,
+            current_deadline(state),
+            None if state.closed_reason is None else state.closed_reason.value,
+            None if state.rating is None else state.rating.value,
+            state.finished,
+            state.seq,
+            self.stint.stint_no,
+            None if self.echo is None else self.echo.seq,
+            state.model_dump_json(),
+        )
+
+    def stint_records(self) -> list[Record]:
+        return [astuple(s) for s in self.stints.values()]
+
+    def echo_records(self) -> list[Record]:
+        return [astuple(e) for e in self.echoes.values()]
+
+
+def project(events: Sequence[tuple[int, Event]]) -> PetitionProjection:
+    """The read models of a petition from its whole stream of ``(seq, event)``."""
+    projection = PetitionProjection()
+    for seq, event in events:
+        projection.apply(seq, event)
+    return projection
+
+
+# ------------------------------------------------------------------------------------ notifications
+
+Recipient: TypeAlias = tuple[RecipientRole, str]
+Message: TypeAlias = tuple[RecipientRole, str, str, dict[str, Any]]
+"""(recipient role, recipient id, kind, payload). Payloads carry ids and facts, never personal data:
+a sender looks names and phone numbers up in ``petitioners`` when it sends."""
+
+
+def office(tier: Tier, state: PetitionState) -> Recipient:
+    """The office of ``tier`` that has jurisdiction over the petition, as ``<tier>:<region_id>``."""
+    return RecipientRole.TIER_OFFICE, f"{tier.value}:{state.region.at(tier)}"
+
+
+def _responsible(state: PetitionState) -> Recipient:
+    """Whoever works on the petition now: the official who took it up, else the tier's office."""
+    if state.acknowledged_by is not None:
+        return RecipientRole.OFFICIAL, state.acknowledged_by
+    return office(state.tier, state)
+
+
+def _person(state: PetitionState, person_id: PersonId) -> Recipient:
+    role = RecipientRole.CONTACT_CADRE if person_id == state.contact_cadre_id else RecipientRole.OFFICIAL
+    return role, person_id
+
+
+def _notifications(before: PetitionState | None, after: PetitionState, event: Event) -> list[Message]:
+    """The messages ``event`` owes, at most one per recipient."""
+    petitioner = (RecipientRole.PETITIONER, after.petitioner_id)
+    cadre = (RecipientRole.CONTACT_CADRE, after.contact_cadre_id)
+    sends: list[tuple[Recipient, str, dict[str, Any]]] = []
+    facts: dict[str, Any]
+    match event:
+        case PetitionFiled():
+            facts = {"tier": event.tier.value, "category": event.category, "urgency": event.urgency.value}
+            sends.append((cadre, "cadre_told_of_filing", {**facts, "channel": event.channel.value}))
+            filed = {**facts, "respond_by": _t(event.respond_by)}
+            sends.append((office(event.tier, after), "petition_filed", filed))
+        case Acknowledged():
+            sends.append((petitioner, "acknowledged", {"tier": event.tier.value}))
+        case InfoRequested():
+            facts = {"tier": event.tier.value, "question": event.question}
+            sends.append((petitioner, "info_requested", facts))
+        case InfoProvided():
+            sends.append((_responsible(after), "info_provided", {"tier": event.tier.value}))
+        case ReminderDue():
+            kind = "reminder" if event.point is not None else "overdue_reminder"
+            facts = {"tier": event.tier.value, "clock": event.clock.value, "due_at": _t(event.due_at)}
+            sends.append((_responsible(after), kind, {**facts, "point": event.point}))
+        case DeadlineMissed():
+            facts = {"tier": event.tier.value, "clock": event.clock.value, "due_at": _t(event.due_at)}
+            sends.append((office(event.tier, after), "deadline_missed", facts))
+            if event.official_id is not None:
+                sends.append((_person(after, event.official_id), "deadline_missed", facts))
+        case Escalated():
+            facts = {"from_tier": event.from_tier.value, "to_tier": event.to_tier.value}
+            facts |= {"automatic": event.automatic}
+            handed = {**facts, "respond_by": _t(event.respond_by)}
+            sends.append((office(event.to_tier, after), "escalated_to_you", handed))
+            sends.append((petitioner, "escalated", facts))
+            # The contact cadre must know, and accompany the household, when it goes above the village.
+            sends.append((cadre, "escalated_accompany", facts))
+        case Resolved():
+            facts = {"tier": event.tier.value, "outcome": event.outcome.value}
+            facts |= {"public_summary": event.public_summary, "feedback_by": _t(event.feedback_by)}
+            sends.append((petitioner, "resolution_to_petitioner", facts))
+        case FeedbackReceived() if before is not None and before.resolution is not None:
+            resolver = _person(after, before.resolution.resolved_by)
+            facts = {"tier": event.tier.value, "rating": event.rating.value}
+            sends.append((resolver, "feedback_received", facts))
+        case Reopened():
+            facts = {"tier": event.tier.value, "round": event.round, "resolve_by": _t(event.resolve_by)}
+            sends.append((_responsible(after), "reopened", facts))
+        case Closed():
+            facts = {"reason": event.reason.value, "return_visit_due": _t(event.return_visit_due)}
+            sends.append((petitioner, "feedback_closed", facts))
+        case Withdrawn():
+            sends.append((_responsible(after), "withdrawn", {"tier": event.tier.value}))
+        case ReturnVisitDue():
+            visitor = (RecipientRole.CONTACT_CADRE, event.contact_cadre_id)
+            sends.append((visitor, "return_visit_due", {"visit_by": _t(event.visit_by)}))
+    return [(role, recipient, kind, payload) for (role, recipient), kind, payload in sends]
+
+
+def _t(at: datetime) -> str:
+    return at.isoformat()

@@ -1,0 +1,77 @@
+"""Fixtures shared by every test folder: one embedded PostgreSQL per session, a fresh database per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+
+TEMPLATE = "petitionflow_template"
+"""A migrated database that each test's database is copied from (faster than migrating each time)."""
+
+_TEST_SETTINGS = {
+    # Durability is not under test: a crash of the test server loses nothing we need.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+}
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """The session's PostgreSQL server, on a free port, in a temporary folder."""
+    server = EmbeddedPostgres(
+        tmp_path_factory.mktemp("pg") / "data", port=free_port(), settings=_TEST_SETTINGS
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def pg_template(pg: EmbeddedPostgres) -> str:
+    """The name of a database with every migration applied, used as a template."""
+    from store.migrate import migrate
+
+    pg.create_database(TEMPLATE)
+    conn = await asyncpg.connect(pg.url(TEMPLATE))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return TEMPLATE
+
+
+async def _new_database(pg: EmbeddedPostgres, template: str) -> str:
+    name = f"test_{next(_numbers)}"
+    admin = await asyncpg.connect(pg.dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def database_url(pg: EmbeddedPostgres, pg_template: str) -> str:
+    """The URL of a fresh, migrated database of this test's own."""
+    return pg.url(await _new_database(pg, pg_template))
+
+
+@pytest.fixture
+async def empty_database_url(pg: EmbeddedPostgres) -> str:
+    """The URL of a fresh database with no migrations applied."""
+    return pg.url(await _new_database(pg, "template0"))
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on this test's migrated database; enough connections for concurrent writers."""
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=20) as p:
+        yield p
