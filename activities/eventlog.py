@@ -1,0 +1,49 @@
+"""Activities that write a petition's events and its petitioner's contact to PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from schemas.commands import PetitionerContact
+from schemas.workflow import AppendEventsInput, AppendEventsResult
+from store import eventlog
+
+log = structlog.get_logger(__name__)
+
+
+class EventLogActivities:
+    """Bound to one asyncpg pool, created by the worker at start."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn(name="append_events")
+    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        """Append events idempotently: a retry after a crash stores nothing twice.
+
+        Raises:
+            ApplicationError: ``EventConflict`` when a different event already holds a seq, or
+                ``EventGap`` when seqs would skip; neither is retried, both mean a bug or tampering.
+        """
+        info = activity.info()
+        bound = log.bind(
+            petition_id=input.events[0].petition_id if input.events else None,
+            workflow_id=info.workflow_id,
+            run_id=info.workflow_run_id,
+            attempt=info.attempt,
+        )
+        try:
+            result = await eventlog.append(self._pool, input.events)
+        except (eventlog.EventConflict, eventlog.EventGap) as err:
+            bound.error("event_log_refused_append", error=str(err))
+            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+        bound.debug("events_appended", appended=result.appended, duplicates=result.duplicates)
+        return AppendEventsResult(appended=result.appended, duplicates=result.duplicates)
+
+    @activity.defn(name="record_petitioner")
+    async def record_petitioner(self, contact: PetitionerContact) -> None:
+        """Keep the petitioner's personal data apart from the event log."""
+        await eventlog.record_petitioner(self._pool, contact)

@@ -1,0 +1,46 @@
+"""The Petition workflow's own contracts: its input, and what its activities take and return."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from schemas.commands import FilePetitionInput
+from schemas.common import Contract
+from schemas.events import Envelope
+from schemas.state import PetitionState
+
+TASK_QUEUE = "petitions"
+WORKFLOW_TYPE = "Petition"
+
+
+def workflow_id(petition_id: str) -> str:
+    """The Temporal workflow id of a petition: at most one open workflow per petition."""
+    return f"petition-{petition_id}"
+
+
+class PetitionInput(Contract):
+    """Start a petition from its filing, or carry one on (continue-as-new) from its state."""
+
+    filing: FilePetitionInput | None = None
+    state: PetitionState | None = None
+    history_limit: Annotated[int, Field(ge=50)] = 10_000
+    """Continue as new once the run's history holds this many events (or Temporal suggests it)."""
+
+    @model_validator(mode="after")
+    def _exactly_one_start(self) -> Self:
+        if (self.filing is None) == (self.state is None):
+            raise ValueError("give exactly one of filing (a new petition) or state (carried on)")
+        return self
+
+
+class AppendEventsInput(Contract):
+    """Events of one petition, in seq order, for the event log."""
+
+    events: list[Envelope]
+
+
+class AppendEventsResult(Contract):
+    appended: int
+    duplicates: int

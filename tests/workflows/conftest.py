@@ -1,0 +1,97 @@
+"""Workflow tests run the real Petition workflow on Temporal's time-skipping test server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from petitionflow.binaries import temporal_test_server
+from petitionflow.client import PetitionClient
+from schemas.commands import PetitionerContact
+from schemas.events import Envelope
+from schemas.workflow import AppendEventsInput, AppendEventsResult
+from workflows import search
+from workflows.petition import PetitionWorkflow
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: its clock is not shared with any other test."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()),
+        data_converter=pydantic_data_converter,
+    )
+    async with environment:
+        await environment.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=environment.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
+                },
+            )
+        )
+        yield environment
+
+
+@dataclass
+class FakeEventLog:
+    """Stands in for the PostgreSQL append activity: keeps events in memory, idempotent by seq."""
+
+    events: dict[str, list[Envelope]] = field(default_factory=dict)
+    petitioners: dict[str, PetitionerContact] = field(default_factory=dict)
+    calls: int = 0
+
+    @activity.defn(name="append_events")
+    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        self.calls += 1
+        appended = duplicates = 0
+        for envelope in input.events:
+            stream = self.events.setdefault(envelope.petition_id, [])
+            if envelope.seq <= len(stream):
+                assert stream[envelope.seq - 1] == envelope, f"conflict at seq {envelope.seq}"
+                duplicates += 1
+            else:
+                assert envelope.seq == len(stream) + 1, f"gap before seq {envelope.seq}"
+                stream.append(envelope)
+                appended += 1
+        return AppendEventsResult(appended=appended, duplicates=duplicates)
+
+    @activity.defn(name="record_petitioner")
+    async def record_petitioner(self, contact: PetitionerContact) -> None:
+        self.petitioners[contact.petitioner_id] = contact
+
+    def types(self, petition_id: str) -> list[str]:
+        return [e.event.type for e in self.events.get(petition_id, [])]
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    client: Client
+    petitions: PetitionClient
+    log: FakeEventLog
+    task_queue: str
+
+
+@pytest.fixture
+async def stack(env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """A worker on a fresh task queue with an in-memory event log."""
+    task_queue = str(uuid.uuid4())
+    log = FakeEventLog()
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[PetitionWorkflow],
+        activities=[log.append_events, log.record_petitioner],
+    ):
+        yield Stack(env, env.client, PetitionClient(env.client, task_queue=task_queue), log, task_queue)

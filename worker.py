@@ -1,0 +1,71 @@
+"""The petitionflow worker: wiring only. Settings, logging, a pool, a client, and the Worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.eventlog import EventLogActivities
+from petitionflow import logs
+from petitionflow.settings import Settings
+from workflows.petition import PetitionWorkflow
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    """A Temporal client that speaks the project's pydantic contracts."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    *,
+    task_queue: str = "petitions",
+    max_cached_workflows: int = 10_000,
+    max_concurrent_activities: int = 100,
+    extra_activities: Sequence[object] = (),
+) -> Worker:
+    """The worker for Petition workflows and their event-log activities."""
+    eventlog = EventLogActivities(pool)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PetitionWorkflow],
+        activities=[eventlog.append_events, eventlog.record_petitioner, *extra_activities],
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_activities=max_concurrent_activities,
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Run a worker against the servers ``settings`` name until cancelled."""
+    if settings.temporal_address is None or settings.database_url is None:
+        raise SystemExit(
+            "PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL must be set "
+            "(or run `petitionflow dev` for the embedded stack)"
+        )
+    client = await connect(settings.temporal_address, settings.namespace)
+    async with asyncpg.create_pool(settings.database_url, max_size=settings.db_pool_size) as pool:
+        worker = build_worker(
+            client,
+            pool,
+            task_queue=settings.task_queue,
+            max_cached_workflows=settings.max_cached_workflows,
+            max_concurrent_activities=settings.max_concurrent_activities,
+        )
+        await worker.run()
+
+
+def main() -> None:
+    settings = Settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
