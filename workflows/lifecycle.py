@@ -179,6 +179,7 @@ def _on_action(state: PetitionState, command: Command, now: datetime) -> list[Ev
         case EscalateInput():
             _check_official(state, command.actor, "escalate")
             _check_stage(state, "escalate", allowed=(Stage.COLLECT, Stage.ASSESS, Stage.RESOLVE))
+            _check_not_top(state)
             return [_escalation(state, command.actor, command.reason, now, automatic=False)]
         case RateInput():
             return _rate(state, command, now)

@@ -8,6 +8,7 @@ event is queued and sent, in batches, to the PostgreSQL event log by an idempote
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -197,10 +198,8 @@ class PetitionWorkflow:
         self._woken = False
         timeout = None if timer is None else timer.at - workflow.now()
         if timeout is None or timeout > timedelta(0):
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._woken, timeout=timeout)
-            except TimeoutError:
-                pass
         self._record(lifecycle.catch_up(self.state, workflow.now()))
 
     async def _flush(self) -> None:
