@@ -155,6 +155,7 @@ async def test_record_petitioner_upserts_personal_data_apart_from_events(pool: a
     await record_petitioner(pool, story.contact)
     await record_petitioner(pool, story.contact.model_copy(update={"phone": "+86 139 1111 2222"}))
     row = await pool.fetchrow("SELECT petitioner_id, name, phone, address FROM petitioners")
+    assert row is not None
     assert tuple(row) == ("hh-p-1", "Wang Fang", "+86 139 1111 2222", "3 East Lane, Dongshan")
     await append(pool, story.envelopes)
     body = await pool.fetchval("SELECT body FROM events WHERE seq = 1")
