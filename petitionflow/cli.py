@@ -1,0 +1,164 @@
+"""The ``petitionflow`` command line: run the engine, migrate, rebuild read models."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from petitionflow import logs
+from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken
+from petitionflow.embedded_pg import EmbeddedPostgresError
+from petitionflow.settings import Settings
+
+app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
+console = Console(stderr=True)
+
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="Where Temporal's SQLite file and PostgreSQL live.")] = Path(
+        ".data"
+    ),
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+    postgres_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 55432,
+    ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
+) -> None:
+    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker.
+
+    PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
+    Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
+    """
+    settings = _settings()
+    logs.configure(fmt="console", level=settings.log_level)
+    stack = DevStack(
+        data_dir,
+        ports=Ports(temporal=temporal_port, temporal_ui=ui_port, postgres=postgres_port),
+        temporal_address=settings.temporal_address,
+        database_url=settings.database_url,
+        ui=ui,
+    )
+    try:
+        asyncio.run(_run_dev(stack, settings))
+    except (PortTaken, EmbeddedPostgresError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+async def _run_dev(stack: DevStack, settings: Settings) -> None:
+    async with stack.running() as endpoints:
+        _print_endpoints(endpoints)
+        await _serve_worker(endpoints.temporal_address, endpoints.database_url, settings)
+    console.print("stopped; petitions and timers are kept in", stack.data_dir)
+
+
+def _print_endpoints(endpoints: Endpoints) -> None:
+    console.print("[bold green]petitionflow is running[/bold green]  (Ctrl-C stops it)")
+    console.print(f"  Temporal      {endpoints.temporal_address}  (task queue petitions)")
+    if endpoints.temporal_ui:
+        console.print(f"  Temporal UI   {endpoints.temporal_ui}")
+    console.print(f"  PostgreSQL    {endpoints.database_url}")
+
+
+async def _serve_worker(temporal_address: str, database_url: str, settings: Settings) -> None:
+    """Run a worker until SIGINT or SIGTERM, then shut it down gracefully."""
+    import worker  # the top-level wiring module
+
+    client = await worker.connect(temporal_address, settings.namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with asyncpg.create_pool(database_url, max_size=settings.db_pool_size) as pool:
+        running = worker.build_worker(
+            client,
+            pool,
+            task_queue=settings.task_queue,
+            max_cached_workflows=settings.max_cached_workflows,
+            max_concurrent_activities=settings.max_concurrent_activities,
+        )
+        async with running:
+            await stop.wait()
+            console.print("stopping ...")
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
+    settings = _settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    if settings.temporal_address is None or settings.database_url is None:
+        console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    asyncio.run(_serve_worker(settings.temporal_address, settings.database_url, settings))
+
+
+def _database_url() -> str:
+    url = _settings().database_url
+    if url is None:
+        console.print("[red]error:[/red] set PETITIONFLOW_DATABASE_URL")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return url
+
+
+@app.command("migrate")
+def run_migrate() -> None:
+    """Apply the SQL migrations in order (safe to run from several processes at once)."""
+    from store.migrate import migrate
+
+    async def _go() -> list[str]:
+        connection = await asyncpg.connect(_database_url())
+        try:
+            return await migrate(connection)
+        finally:
+            await connection.close()
+
+    applied = asyncio.run(_go())
+    console.print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+
+
+@app.command("rebuild-read-models")
+def rebuild_read_models() -> None:
+    """Refold every petition's events into the read models (petitions, echo wall, figures)."""
+    from store.models import RebuildResult
+    from store.rebuild import rebuild_read_models as rebuild
+
+    async def _go() -> RebuildResult:
+        async with asyncpg.create_pool(_database_url(), max_size=2) as pool:
+            total = await pool.fetchval("select count(*) from events")
+            with Progress(
+                TextColumn("rebuilding"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} events"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("events", total=total)
+                return await rebuild(pool, on_progress=lambda r: progress.update(task, completed=r.events))
+
+    result = asyncio.run(_go())
+    console.print(f"rebuilt {result.petitions} petitions from {result.events} events")
+
+
+def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        app()
+
+
+if __name__ == "__main__":
+    main()
