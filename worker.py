@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -28,7 +29,7 @@ def build_worker(
     task_queue: str = "petitions",
     max_cached_workflows: int = 10_000,
     max_concurrent_activities: int = 100,
-    extra_activities: Sequence[object] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
     """The worker for Petition workflows and their event-log activities."""
     eventlog = EventLogActivities(pool)

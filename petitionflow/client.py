@@ -67,9 +67,10 @@ class PetitionClient:
             Refusal: the rules do not allow it (wrong tier, region, stage, person ...).
         """
         try:
-            return await self.handle(petition_id).execute_update(
+            state: PetitionState = await self.handle(petition_id).execute_update(
                 action.kind, action, id=request_id, result_type=PetitionState
             )
+            return state
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "Refused":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from schemas.state import PetitionState
@@ -12,10 +14,10 @@ REGION = SearchAttributeKey.for_keyword_list("PetitionRegion")
 """Every region on the household's path (village, township, county, city ids)."""
 OVERDUE = SearchAttributeKey.for_bool("PetitionOverdue")
 
-ALL: tuple[SearchAttributeKey[object], ...] = (TIER, STAGE, REGION, OVERDUE)  # type: ignore[assignment]
+ALL: tuple[SearchAttributeKey[Any], ...] = (TIER, STAGE, REGION, OVERDUE)
 
 
-def updates(state: PetitionState) -> list[SearchAttributeUpdate[object]]:
+def updates(state: PetitionState) -> list[SearchAttributeUpdate[Any]]:
     """The search attribute values that describe ``state``."""
     region = state.region
     return [
@@ -23,4 +25,4 @@ def updates(state: PetitionState) -> list[SearchAttributeUpdate[object]]:
         STAGE.value_set(state.stage.value),
         REGION.value_set([region.village, region.township, region.county, region.city]),
         OVERDUE.value_set(state.is_overdue),
-    ]  # type: ignore[list-item]
+    ]
