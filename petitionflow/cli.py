@@ -13,16 +13,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from petitionflow import logs
+from petitionflow import _cli_petitions, logs
+from petitionflow._cli_support import EXIT_BAD_INPUT
 from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken
 from petitionflow.embedded_pg import EmbeddedPostgresError
 from petitionflow.settings import Settings
 
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
 console = Console(stderr=True)
-
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
+_cli_petitions.register(app)
 
 
 def _settings() -> Settings:

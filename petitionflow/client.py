@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+import asyncpg
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from schemas.commands import Action, FilePetitionInput
-from schemas.common import RefusalCode
+from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from schemas.workflow import TASK_QUEUE, WORKFLOW_TYPE, PetitionInput, workflow_id
+from store import queries
+from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
 from workflows.petition import PetitionWorkflow
 
 
@@ -33,10 +37,19 @@ class Filed:
 
 
 class PetitionClient:
-    """Wraps a Temporal client created with the pydantic data converter (``worker.connect``)."""
+    """Files and acts through Temporal; lists and reports from the PostgreSQL read models.
 
-    def __init__(self, client: Client, *, task_queue: str = TASK_QUEUE) -> None:
+    Args:
+        client: a Temporal client made with the pydantic data converter (``worker.connect``).
+        pool: the event log's database, for the read-model methods (``list``, ``echo_wall``,
+            ``figures``); without it those raise ``RuntimeError``.
+    """
+
+    def __init__(
+        self, client: Client, *, pool: asyncpg.Pool | None = None, task_queue: str = TASK_QUEUE
+    ) -> None:
         self._client = client
+        self._pool = pool
         self._task_queue = task_queue
 
     async def file(self, filing: FilePetitionInput, *, history_limit: int | None = None) -> Filed:
@@ -79,6 +92,61 @@ class PetitionClient:
 
     async def view(self, petition_id: str) -> PetitionState:
         return await self.handle(petition_id).query(PetitionWorkflow.view)
+
+    async def list_petitions(
+        self,
+        *,
+        tier: Tier | None = None,
+        stage: Stage | None = None,
+        region_id: RegionId | None = None,
+        overdue: bool | None = None,
+        official_id: PersonId | None = None,
+        limit: int = 100,
+        after: PetitionId | None = None,
+    ) -> list[PetitionRow]:
+        """Petitions from the read model matching every filter given, ``limit`` at a time after ``after``."""
+        return await queries.list_petitions(
+            self._read_model(),
+            tier=tier,
+            stage=stage,
+            region_id=region_id,
+            overdue=overdue,
+            official_id=official_id,
+            limit=limit,
+            after=after,
+        )
+
+    async def echo_wall(
+        self, *, region_id: RegionId | None = None, tier: Tier | None = None, limit: int = 50
+    ) -> list[EchoWallEntry]:
+        """The public board of answers, newest first. Never holds personal data."""
+        return await queries.echo_wall(self._read_model(), region_id=region_id, tier=tier, limit=limit)
+
+    async def figures(
+        self,
+        by: FigureGroup = FigureGroup.TIER,
+        *,
+        tier: Tier | None = None,
+        region_id: RegionId | None = None,
+        official_id: PersonId | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[FigureRow]:
+        """Response, resolution, on-time, satisfaction, escalation and reopen rates by ``by``."""
+        return await queries.figures(
+            self._read_model(),
+            by,
+            tier=tier,
+            region_id=region_id,
+            official_id=official_id,
+            since=since,
+            until=until,
+        )
+
+    def _read_model(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("this PetitionClient was made without a database pool: pass pool=")
+        return self._pool
 
     def handle(self, petition_id: str) -> WorkflowHandle[PetitionWorkflow, PetitionState]:
         return self._client.get_workflow_handle_for(PetitionWorkflow.run, workflow_id(petition_id))

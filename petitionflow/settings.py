@@ -7,6 +7,10 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/petitionflow"
+"""Where ``petitionflow dev`` serves with its default ports: other commands look there when unset."""
+
 
 class Settings(BaseSettings):
     """Where the engine finds Temporal and PostgreSQL. Unset addresses mean the embedded stack."""
@@ -26,3 +30,11 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 10_000
     max_concurrent_activities: int = 100
     db_pool_size: int = 10
+
+    def temporal(self) -> str:
+        """The Temporal frontend to talk to: the configured one, or the dev stack's."""
+        return self.temporal_address or DEV_TEMPORAL_ADDRESS
+
+    def database(self) -> str:
+        """The event log's database: the configured one, or the dev stack's."""
+        return self.database_url or DEV_DATABASE_URL
