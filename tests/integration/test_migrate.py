@@ -8,7 +8,7 @@ import asyncpg
 
 from store.migrate import migrate, migrations
 
-ALL = ["001_event_log.sql", "002_read_models.sql"]
+ALL = ["001_event_log.sql", "002_read_models.sql", "003_credentials.sql"]
 
 
 def test_the_shipped_migrations_in_order() -> None:
@@ -21,7 +21,7 @@ async def test_migrate_applies_everything_then_nothing(empty_database_url: str) 
         assert await migrate(conn) == ALL
         assert await migrate(conn) == []
         rows = await conn.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert [tuple(r) for r in rows] == [("001", ALL[0]), ("002", ALL[1])]
+        assert [tuple(r) for r in rows] == [(name[:3], name) for name in ALL]
     finally:
         await conn.close()
 
