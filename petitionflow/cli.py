@@ -37,6 +37,7 @@ def dev(
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
     postgres_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 55432,
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
+    demo: Annotated[bool, typer.Option(help="File a few demo petitions on a fast clock.")] = False,
 ) -> None:
     """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker.
 
@@ -53,16 +54,16 @@ def dev(
         ui=ui,
     )
     try:
-        asyncio.run(_run_dev(stack, settings))
+        asyncio.run(_run_dev(stack, settings, demo=demo))
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-async def _run_dev(stack: DevStack, settings: Settings) -> None:
+async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool) -> None:
     async with stack.running() as endpoints:
         _print_endpoints(endpoints)
-        await _serve_worker(endpoints.temporal_address, endpoints.database_url, settings)
+        await _serve_worker(endpoints.temporal_address, endpoints.database_url, settings, file_demo=demo)
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
 
@@ -74,7 +75,9 @@ def _print_endpoints(endpoints: Endpoints) -> None:
     console.print(f"  PostgreSQL    {endpoints.database_url}")
 
 
-async def _serve_worker(temporal_address: str, database_url: str, settings: Settings) -> None:
+async def _serve_worker(
+    temporal_address: str, database_url: str, settings: Settings, *, file_demo: bool = False
+) -> None:
     """Run a worker until SIGINT or SIGTERM, then shut it down gracefully."""
     import worker  # the top-level wiring module
 
@@ -92,6 +95,12 @@ async def _serve_worker(temporal_address: str, database_url: str, settings: Sett
             max_concurrent_activities=settings.max_concurrent_activities,
         )
         async with running:
+            if file_demo:
+                from petitionflow.client import PetitionClient
+                from petitionflow.demo import file_demo as demo_petitions
+
+                filed = await demo_petitions(PetitionClient(client, task_queue=settings.task_queue))
+                console.print(f"demo: filed {', '.join(filed) or 'nothing new (already filed)'}")
             await stop.wait()
             console.print("stopping ...")
 
