@@ -1,0 +1,93 @@
+"""End-to-end: the real stack as a newcomer runs it (`petitionflow dev`), driven only from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petitionflow.embedded_pg import free_port
+
+PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
+
+
+@dataclass
+class DevStack:
+    """A `petitionflow dev` process and the environment that points the CLI at it."""
+
+    data_dir: Path
+    ports: dict[str, int]
+    process: subprocess.Popen[str] | None = None
+    output: Path | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PETITIONFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports['temporal']}",
+            "PETITIONFLOW_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/petitionflow",
+        }
+
+    def start(self, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONFLOW_")}
+        self.output = self.data_dir.parent / f"dev-{time.monotonic_ns()}.log"
+        self.process = subprocess.Popen(
+            [
+                PETITIONFLOW,
+                "dev",
+                "--data-dir",
+                str(self.data_dir),
+                "--temporal-port",
+                str(self.ports["temporal"]),
+                "--ui-port",
+                str(self.ports["ui"]),
+                "--postgres-port",
+                str(self.ports["postgres"]),
+                *extra,
+            ],
+            stdout=self.output.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 90
+        while "petitionflow is running" not in self.output.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"petitionflow dev did not come up:\n{self.output.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> str:
+        """Ctrl-C, as a person would; returns what the stack printed."""
+        assert self.process is not None and self.output is not None
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        return self.output.read_text()
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PETITIONFLOW, *args], env=self.env, input=input, capture_output=True, text=True, timeout=60
+        )
+
+    def cli_json(self, *args: str, input: str | None = None) -> Any:
+        done = self.cli(*args, "--json", input=input)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    ports = {"temporal": free_port(), "ui": free_port(), "postgres": free_port()}
+    running = DevStack(tmp_path_factory.mktemp("e2e") / "data", ports)
+    running.start("--no-ui")
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.stop()

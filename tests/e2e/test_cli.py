@@ -1,0 +1,140 @@
+"""The CLI against the running stack: file, act as each tier, watch an automatic escalation, rate."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+from schemas.common import Tier
+from schemas.policy import Policy, TierDeadlines
+from tests.e2e.conftest import DevStack
+from tests.factories import REGION, filing
+
+
+def _fast(respond: float, resolve: float = 600) -> TierDeadlines:
+    return TierDeadlines(respond_within=timedelta(seconds=respond), resolve_within=timedelta(seconds=resolve))
+
+
+def fast_policy(village_respond: float) -> Policy:
+    """The village has seconds to respond; the tiers above have minutes."""
+    return Policy(
+        normal={
+            Tier.VILLAGE: _fast(village_respond),
+            Tier.TOWNSHIP: _fast(600),
+            Tier.COUNTY: _fast(600),
+            Tier.CITY: _fast(600),
+        }
+    )
+
+
+def file_fast(stack: DevStack, petition_id: str, village_respond: float) -> dict[str, Any]:
+    body = filing(petition_id, policy=fast_policy(village_respond)).model_dump_json()
+    filed: dict[str, Any] = stack.cli_json("file", "--from", "-", input=body)
+    return filed
+
+
+def wait_for_tier(stack: DevStack, petition_id: str, tier: str, seconds: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        view: dict[str, Any] = stack.cli_json("show", petition_id)
+        if view["tier"] == tier or time.monotonic() > deadline:
+            return view
+        time.sleep(0.5)
+
+
+def official_args(tier: Tier) -> list[str]:
+    return ["--official", f"{tier.value}-official", "--tier", tier.value, "--region", REGION.at(tier)]
+
+
+def test_a_petition_climbs_on_its_own_and_is_answered_by_the_township(stack: DevStack) -> None:
+    filed = file_fast(stack, "e2e-climb", village_respond=2)
+    assert (filed["created"], filed["petition"]["tier"]) == (True, "village")
+    again = stack.cli_json(
+        "file", "--from", "-", input=filing("e2e-climb", policy=fast_policy(2)).model_dump_json()
+    )
+    assert again["created"] is False
+
+    view = wait_for_tier(stack, "e2e-climb", "township")
+    assert (view["tier"], view["deadlines_missed"], view["tiers_visited"]) == (
+        "township",
+        1,
+        ["village", "township"],
+    )
+
+    late = stack.cli("act", "e2e-climb", "acknowledge", *official_args(Tier.VILLAGE))
+    assert late.returncode == 1
+    assert "refused (wrong_tier): the petition is at the township tier" in " ".join(late.stderr.split())
+
+    township = official_args(Tier.TOWNSHIP)
+    assert stack.cli("act", "e2e-climb", "acknowledge", *township).returncode == 0
+    assert stack.cli("act", "e2e-climb", "assess", *township, "-f", "decision=accept").returncode == 0
+    resolved = stack.cli_json(
+        "act",
+        "e2e-climb",
+        "resolve",
+        *township,
+        "-f",
+        "outcome=resolved",
+        "-f",
+        "public_summary=Bridge rebuilt.",
+    )
+    assert (resolved["stage"], resolved["resolution"]["on_time"]) == ("feedback", True)
+    rated = stack.cli_json("act", "e2e-climb", "rate", "--petitioner", "hh-0042", "-f", "rating=satisfied")
+    assert (rated["stage"], rated["closed_reason"]) == ("closed", "satisfied")
+
+    time.sleep(1)  # the event log is written just after the update answers
+    wall = stack.cli_json("echo-wall")
+    entry = next(e for e in wall if e["petition_id"] == "e2e-climb")
+    assert (entry["tier"], entry["public_summary"], entry["rating"]) == (
+        "township",
+        "Bridge rebuilt.",
+        "satisfied",
+    )
+    assert "Wang Fang" not in json.dumps(wall) and "collapsed" not in json.dumps(wall)
+
+    figures = {row["group"]: row for row in stack.cli_json("report", "--by", "tier")}
+    assert figures["village"]["escalated_automatically"] >= 1
+    assert figures["township"]["resolved_on_time"] >= 1
+    listed = stack.cli_json("list", "--region", REGION.township, "--stage", "closed")
+    assert "e2e-climb" in [row["petition_id"] for row in listed]
+
+
+def test_bad_input_exits_2_names_the_field_and_changes_nothing(stack: DevStack) -> None:
+    before = len(stack.cli_json("list", "--limit", "1000"))
+
+    too_long = json.loads(filing("e2e-long").model_dump_json())
+    too_long["description"] = "x" * 4001
+    done = stack.cli("file", "--from", "-", input=json.dumps(too_long))
+    assert done.returncode == 2
+    assert "description: String should have at most 4000 characters" in done.stderr
+
+    unknown = json.loads(filing("e2e-unknown").model_dump_json())
+    unknown["priority"] = "high"
+    done = stack.cli("file", "--from", "-", input=json.dumps(unknown))
+    assert (done.returncode, "priority: Extra inputs are not permitted" in done.stderr) == (2, True)
+
+    done = stack.cli("file", "--from", "-", input="{not json")
+    assert (done.returncode, "is not JSON" in done.stderr) == (2, True)
+
+    done = stack.cli("act", "e2e-missing", "acknowledge", *official_args(Tier.VILLAGE))
+    assert (done.returncode, "not found" in done.stderr) == (2, True)
+
+    done = stack.cli("act", "e2e-climb", "frobnicate", *official_args(Tier.VILLAGE))
+    assert (done.returncode, "unknown action 'frobnicate'" in done.stderr) == (2, True)
+
+    time.sleep(0.5)
+    assert len(stack.cli_json("list", "--limit", "1000")) == before
+
+
+def test_open_petitions_and_their_timers_survive_a_restart(stack: DevStack) -> None:
+    file_fast(stack, "e2e-restart", village_respond=6)
+    printed = stack.stop()
+    assert "stopped; petitions and timers are kept in" in printed
+    time.sleep(7)  # the village's deadline passes while nothing runs
+
+    stack.start("--no-ui")
+    view = wait_for_tier(stack, "e2e-restart", "township")
+    assert (view["tier"], view["deadlines_missed"]) == ("township", 1)
+    assert stack.cli_json("show", "e2e-climb")["stage"] == "closed"
