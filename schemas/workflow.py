@@ -27,6 +27,8 @@ class PetitionInput(Contract):
     state: PetitionState | None = None
     history_limit: Annotated[int, Field(ge=50)] = 10_000
     """Continue as new once the run's history holds this many events (or Temporal suggests it)."""
+    unsent: tuple[Envelope, ...] = ()
+    """Events the previous run had not yet sent to the event log: the next run sends them first."""
 
     @model_validator(mode="after")
     def _exactly_one_start(self) -> Self:

@@ -50,7 +50,7 @@ class PetitionWorkflow:
     @workflow.init
     def __init__(self, input: PetitionInput) -> None:
         self._state: PetitionState | None = input.state
-        self._unsent: list[Envelope] = []
+        self._unsent: list[Envelope] = list(input.unsent)
         self._woken = False
         if input.filing is not None:
             # Filed here, not in run(): an update sent right after the start is validated before
@@ -69,8 +69,13 @@ class PetitionWorkflow:
                 return self.state
             if self._history_is_long(input.history_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
-                workflow.continue_as_new(PetitionInput(state=self.state, history_limit=input.history_limit))
+                # An update handled after the last flush may have queued events: they travel with
+                # the state, so no seq is ever skipped in the event log.
+                workflow.continue_as_new(
+                    PetitionInput(
+                        state=self.state, history_limit=input.history_limit, unsent=tuple(self._unsent)
+                    )
+                )
             await self._wait_for_change_or(lifecycle.next_timer(self.state))
 
     @property
