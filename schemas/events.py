@@ -69,8 +69,9 @@ class Assessed(EventBase):
     urgency: Urgency
     common_issue: bool
     reason: str | None = None
-    resolve_by: datetime
-    """The tier's resolve deadline after assessment: tightened when it was found urgent."""
+    resolve_by: datetime | None
+    """The tier's resolve deadline after assessment: tightened when it was found urgent; None when
+    the top tier has already missed it (the petition is overdue)."""
 
 
 class InfoRequested(EventBase):
@@ -85,15 +86,17 @@ class InfoProvided(EventBase):
     version: Literal[1] = 1
     tier: Tier
     info: str
-    resolve_by: datetime
-    """The resolve deadline moved on by the time the clock was paused."""
+    resolve_by: datetime | None
+    """The resolve deadline moved on by the time the clock was paused; None when the top tier had
+    already missed it."""
 
 
 class InfoWaitLapsed(EventBase):
     type: Literal["InfoWaitLapsed"] = "InfoWaitLapsed"
     version: Literal[1] = 1
     tier: Tier
-    resolve_by: datetime
+    resolve_by: datetime | None
+    """As in ``InfoProvided``."""
 
 
 class Resolved(EventBase):
