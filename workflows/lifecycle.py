@@ -599,13 +599,18 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                 "reminded": tuple(r for r in state.reminded if r[0] is not Clock.RESPOND),
             }
         case Assessed():
-            return {
+            assessed: dict[str, object] = {
                 "stage": Stage.RESOLVE if event.decision is AssessmentDecision.ACCEPT else Stage.ASSESS,
                 "category": event.category,
                 "urgency": event.urgency,
                 "common_issue": event.common_issue,
                 "resolve_by": event.resolve_by,
             }
+            if event.resolve_by is not None and event.resolve_by != state.resolve_by:
+                # Tightened for urgency: remind on the urgent window from now, or the reminders
+                # computed on the old, longer window would already be due.
+                assessed["resolve_window"] = event.resolve_by - event.at
+            return assessed
         case InfoRequested():
             return {"info_requested_at": event.at, "info_question": event.question}
         case InfoProvided() | InfoWaitLapsed():
