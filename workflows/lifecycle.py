@@ -341,7 +341,7 @@ def _working_timers(state: PetitionState) -> Iterable[Timer]:
                 point=reminder,
             )
         yield Timer(kind=TimerKind.DEADLINE, at=due, clock=clock, tier=state.tier)
-    if state.overdue and not (state.paused and state.overdue == (Clock.RESOLVE,)):
+    if state.overdue and not _overdue_reminders_paused(state):
         assert state.last_overdue_reminder_at is not None
         yield Timer(
             kind=TimerKind.OVERDUE_REMINDER,
@@ -349,6 +349,11 @@ def _working_timers(state: PetitionState) -> Iterable[Timer]:
             clock=state.overdue[0],
             tier=state.tier,
         )
+
+
+def _overdue_reminders_paused(state: PetitionState) -> bool:
+    """Overdue only on the resolve clock, and that clock is paused waiting for the petitioner."""
+    return state.paused and state.overdue == (Clock.RESOLVE,)
 
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(TimerKind)}
@@ -614,7 +619,17 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
         case InfoRequested():
             return {"info_requested_at": event.at, "info_question": event.question}
         case InfoProvided() | InfoWaitLapsed():
-            return {"info_requested_at": None, "info_question": None, "resolve_by": event.resolve_by}
+            resumed: dict[str, object] = {
+                "info_requested_at": None,
+                "info_question": None,
+                "resolve_by": event.resolve_by,
+            }
+            if _overdue_reminders_paused(state):
+                # They stopped with the clock: resume them where they stopped, not all due at once.
+                assert state.last_overdue_reminder_at is not None and state.info_requested_at is not None
+                paused_for = event.at - state.info_requested_at
+                resumed["last_overdue_reminder_at"] = state.last_overdue_reminder_at + paused_for
+            return resumed
         case Resolved():
             return {
                 "stage": Stage.FEEDBACK,
