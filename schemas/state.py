@@ -82,6 +82,8 @@ class PetitionState(Contract):
     closed_at: datetime | None = None
     return_visit_due: datetime | None = None
     return_visit_notified: bool = False
+    return_visit_by: datetime | None = None
+    """When the notified return visit lapses: its window counts from the notice."""
     finished: bool = False
     """Nothing more can happen: withdrawn, or the return visit is settled."""
 

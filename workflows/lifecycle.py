@@ -309,11 +309,8 @@ def next_timer(state: PetitionState) -> Timer | None:
         if not state.return_visit_notified:
             assert state.return_visit_due is not None
             return Timer(kind=TimerKind.RETURN_VISIT, at=state.return_visit_due)
-        assert state.return_visit_due is not None
-        return Timer(
-            kind=TimerKind.RETURN_VISIT_WINDOW,
-            at=state.return_visit_due + state.policy.return_visit_window,
-        )
+        assert state.return_visit_by is not None
+        return Timer(kind=TimerKind.RETURN_VISIT_WINDOW, at=state.return_visit_by)
     if state.stage is Stage.FEEDBACK:
         assert state.feedback_by is not None
         return Timer(kind=TimerKind.FEEDBACK_WINDOW, at=state.feedback_by)
@@ -409,7 +406,9 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
                     at=now,
                     actor=SYSTEM,
                     contact_cadre_id=state.contact_cadre_id,
-                    visit_by=timer.at + state.policy.return_visit_window,
+                    # From the notice, not from the due date: a notice fired late (after an
+                    # outage) must not name a day already past.
+                    visit_by=now + state.policy.return_visit_window,
                 )
             ]
         case TimerKind.RETURN_VISIT_WINDOW:
@@ -696,6 +695,7 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                 "closed_at": None,
                 "return_visit_due": None,
                 "return_visit_notified": False,
+                "return_visit_by": None,
             }
         case Closed():
             return {
@@ -718,7 +718,7 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                 "overdue": (),
             }
         case ReturnVisitDue():
-            return {"return_visit_notified": True}
+            return {"return_visit_notified": True, "return_visit_by": event.visit_by}
         case ReturnVisitRecorded():
             return {"finished": event.held}
         case ReturnVisitLapsed():
