@@ -64,19 +64,20 @@ class PetitionWorkflow:
         else:
             workflow.upsert_search_attributes(search.updates(self.state))
         while True:
-            await self._flush()
-            if self.state.finished:
-                return self.state
             if self._history_is_long(input.history_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                # An update handled after the last flush may have queued events: they travel with
-                # the state, so no seq is ever skipped in the event log.
+                # Events not yet in the event log travel with the state: no seq is ever skipped.
                 workflow.continue_as_new(
                     PetitionInput(
                         state=self.state, history_limit=input.history_limit, unsent=tuple(self._unsent)
                     )
                 )
-            await self._wait_for_change_or(lifecycle.next_timer(self.state))
+            if self._unsent:
+                await self._send_batch()
+            elif self.state.finished:
+                return self.state
+            else:
+                await self._wait_for_change_or(lifecycle.next_timer(self.state))
 
     @property
     def state(self) -> PetitionState:
@@ -207,17 +208,16 @@ class PetitionWorkflow:
                 await workflow.wait_condition(lambda: self._woken, timeout=timeout)
         self._record(lifecycle.catch_up(self.state, workflow.now()))
 
-    async def _flush(self) -> None:
-        """Send queued events to the event log until none are left; new ones may arrive meanwhile."""
-        while self._unsent:
-            batch = self._unsent[:APPEND_BATCH]
-            await workflow.execute_activity(
-                "append_events",
-                AppendEventsInput(events=batch),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_STORE_RETRY,
-            )
-            del self._unsent[: len(batch)]
+    async def _send_batch(self) -> None:
+        """Send the oldest queued events to the event log; updates may queue more meanwhile."""
+        batch = self._unsent[:APPEND_BATCH]
+        await workflow.execute_activity(
+            "append_events",
+            AppendEventsInput(events=batch),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_STORE_RETRY,
+        )
+        del self._unsent[: len(batch)]
 
     async def _record_petitioner(self, contact: PetitionerContact) -> None:
         await workflow.execute_activity(
