@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from petitionflow._cli_support import (
+    database,
     emit_json,
     explain_validation,
     fail,
@@ -24,6 +25,7 @@ from petitionflow._cli_support import (
 from schemas.commands import ACTION_TYPES, FilePetitionInput
 from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
 from schemas.state import PetitionState
+from store import auth
 from store.models import FigureGroup
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -126,6 +128,17 @@ def _actor(
         fail("invalid actor\n" + explain_validation(error))
 
 
+def _token_holder(token: str) -> Actor:
+    async def go() -> Actor | None:
+        async with database() as pool:
+            return await auth.authenticate(pool, token)
+
+    actor = run(go)
+    if actor is None:
+        fail("the token is unknown, revoked or expired")
+    return actor
+
+
 def _fields(pairs: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for pair in pairs:
@@ -144,6 +157,10 @@ def act(
     ] = None,
     cadre: Annotated[str | None, typer.Option(help="Act as this contact cadre (needs --region).")] = None,
     petitioner: Annotated[str | None, typer.Option(help="Act as this petitioner.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="PETITIONFLOW_TOKEN", help="An official's token: it fixes who acts."),
+    ] = None,
     tier: Annotated[Tier | None, typer.Option()] = None,
     region: Annotated[str | None, typer.Option(help="The region the official serves at --tier.")] = None,
     field: Annotated[
@@ -158,7 +175,7 @@ def act(
     action_type = ACTION_TYPES.get(verb)
     if action_type is None:
         fail(f"unknown action {verb!r}; one of: {', '.join(ACTION_TYPES)}")
-    actor = _actor(official, cadre, petitioner, tier, region)
+    actor = _token_holder(token) if token else _actor(official, cadre, petitioner, tier, region)
     try:
         action = action_type.model_validate({**_fields(field or []), "actor": actor})
     except ValidationError as error:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from petitionflow import _cli_petitions, logs
+from petitionflow import _cli_access, _cli_petitions, logs
 from petitionflow._cli_support import EXIT_BAD_INPUT
 from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken
 from petitionflow.embedded_pg import EmbeddedPostgresError
@@ -22,6 +22,7 @@ from petitionflow.settings import Settings
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
 console = Console(stderr=True)
 _cli_petitions.register(app)
+_cli_access.register(app)
 
 
 def _settings() -> Settings:

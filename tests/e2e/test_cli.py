@@ -128,6 +128,30 @@ def test_bad_input_exits_2_names_the_field_and_changes_nothing(stack: DevStack) 
     assert len(stack.cli_json("list", "--limit", "1000")) == before
 
 
+def test_an_official_acts_with_a_token_until_it_is_revoked(stack: DevStack) -> None:
+    file_fast(stack, "e2e-token", village_respond=600)
+    issued = stack.cli("officials", "add", "li-village", "--tier", "village", "--region", REGION.village)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+
+    view = stack.cli_json("act", "e2e-token", "acknowledge", "--token", token)
+    assert (view["stage"], view["acknowledged_by"]) == ("assess", "li-village")
+
+    revoked = stack.cli("officials", "revoke", "li-village")
+    assert (revoked.returncode, revoked.stdout.strip()) == (0, "revoked 1 token(s) of li-village")
+    refused = stack.cli("act", "e2e-token", "assess", "--token", token, "-f", "decision=accept")
+    assert (refused.returncode, "the token is unknown, revoked or expired" in refused.stderr) == (2, True)
+    assert stack.cli_json("show", "e2e-token")["stage"] == "assess"
+
+    key = stack.cli("keys", "add", "hotline-12345").stdout.strip().splitlines()[-1]
+    assert len(key) >= 40
+    assert stack.cli("keys", "revoke", "hotline-12345").returncode == 0
+    assert stack.cli("keys", "revoke", "hotline-12345").returncode == 2  # nothing left to revoke
+    bad_role = stack.cli("officials", "add", "hh-0042", "--role", "petitioner")
+    assert (bad_role.returncode, "holds no token" in bad_role.stderr) == (2, True)
+
+
 def test_open_petitions_and_their_timers_survive_a_restart(stack: DevStack) -> None:
     file_fast(stack, "e2e-restart", village_respond=6)
     printed = stack.stop()
