@@ -1,0 +1,105 @@
+"""Request bodies of the native actions: each ``<Verb>Input`` without ``actor``.
+
+The caller never names the actor: an official's bearer token fixes who acts, and a service acting
+for a petitioner names only ``petitioner_id``. ``tests/api/test_bodies.py`` checks that every body
+carries exactly its command's fields, so a field added to a command shows up here or fails a test.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from schemas.commands import ACTION_TYPES, Action
+from schemas.common import (
+    Actor,
+    AssessmentDecision,
+    Category,
+    Contract,
+    Outcome,
+    PersonId,
+    Rating,
+    Reason,
+    Summary,
+    Text,
+    Urgency,
+)
+
+
+class OfficialBody(Contract):
+    """An action by the token's holder."""
+
+
+class PetitionerBody(Contract):
+    """An action a service sends on behalf of the petitioner it names."""
+
+    petitioner_id: PersonId = Field(description="The petitioner the service acts for.")
+
+
+class AcknowledgeBody(OfficialBody):
+    note: Text | None = None
+
+
+class AssessBody(OfficialBody):
+    decision: AssessmentDecision
+    category: Category | None = None
+    urgency: Urgency | None = None
+    common_issue: bool = False
+    reason: Reason | None = Field(
+        default=None, description="Required when the decision is needs_info or beyond_tier."
+    )
+
+
+class RequestInfoBody(OfficialBody):
+    question: Reason
+
+
+class ResolveBody(OfficialBody):
+    outcome: Outcome
+    public_summary: Summary = Field(description="Shown on the public echo wall: no personal data.")
+    note: Text | None = None
+
+
+class EscalateBody(OfficialBody):
+    reason: Reason
+
+
+class RecordReturnVisitBody(OfficialBody):
+    held: bool
+    note: Text | None = None
+
+
+class ProvideInfoBody(PetitionerBody):
+    info: Text
+
+
+class RateBody(PetitionerBody):
+    rating: Rating
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class WithdrawBody(PetitionerBody):
+    reason: Reason | None = None
+
+
+OFFICIAL_BODIES: dict[str, type[OfficialBody]] = {
+    "acknowledge": AcknowledgeBody,
+    "assess": AssessBody,
+    "request_info": RequestInfoBody,
+    "resolve": ResolveBody,
+    "escalate": EscalateBody,
+    "record_return_visit": RecordReturnVisitBody,
+}
+PETITIONER_BODIES: dict[str, type[PetitionerBody]] = {
+    "provide_info": ProvideInfoBody,
+    "rate": RateBody,
+    "withdraw": WithdrawBody,
+}
+
+
+def to_action(verb: str, body: OfficialBody | PetitionerBody, actor: Actor) -> Action:
+    """The ``<Verb>Input`` of ``body`` with ``actor`` as the one who acts."""
+    fields = body.model_dump(exclude={"petitioner_id"}, exclude_unset=False)
+    action: Action = ACTION_TYPES[verb].model_validate({**fields, "actor": actor})  # type: ignore[assignment]
+    return action

@@ -1,0 +1,128 @@
+"""The native API's error body, the refusal → status mapping, and the handlers that render them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.common import RefusalCode
+
+OPEN311_PREFIX = "/open311/"
+
+REFUSAL_STATUS: dict[RefusalCode, int] = {
+    RefusalCode.NOT_AN_OFFICIAL: 403,
+    RefusalCode.WRONG_TIER: 403,
+    RefusalCode.WRONG_REGION: 403,
+    RefusalCode.NOT_PETITIONER: 403,
+    RefusalCode.REASON_REQUIRED: 422,
+}
+"""Refusals that are not here are about the petition's state (wrong stage, closed, finished, top
+tier …): 409 Conflict."""
+
+
+def refusal_status(code: RefusalCode) -> int:
+    return REFUSAL_STATUS.get(code, 409)
+
+
+class FieldProblem(BaseModel):
+    """One thing wrong with the request: where (``location`` and dotted ``path``) and why."""
+
+    location: str
+    """``body``, ``query``, ``path`` or ``header``."""
+    path: str
+    """The field's dotted path inside its location (``petitioner.phone``, ``limit``); empty for
+    the whole location (malformed JSON)."""
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    """A refusal code of the rules (``wrong_tier`` …) or one of ``invalid_request``,
+    ``malformed_json``, ``unauthenticated``, ``forbidden``, ``not_found``, ``unavailable``."""
+    reason: str
+    fields: list[FieldProblem] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every native error: ``{"error": {"code", "reason", "fields"?}}``."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """Answer with ``status`` and an ``ErrorBody``; nothing was changed."""
+
+    def __init__(self, status: int, code: str, reason: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {reason}")
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    reason: str,
+    *,
+    fields: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, reason=reason, fields=fields))
+    return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
+
+
+def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    """Pydantic/FastAPI errors as ``FieldProblem``s (the location split from the path)."""
+    problems = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        location = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else "body"
+        path = loc[1:] if loc and loc[0] == location else loc
+        problems.append(FieldProblem(location=location, path=".".join(path), reason=str(error.get("msg"))))
+    return problems
+
+
+def _is_malformed_json(errors: Sequence[Any]) -> bool:
+    return any(e.get("type") == "json_invalid" for e in errors)
+
+
+def install(app: FastAPI) -> None:
+    """Render ``ApiError``, validation errors and Starlette's own HTTP errors in the native shape.
+
+    Open311 routes render their own errors (GeoReport format) and never raise these.
+    """
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.reason, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if _is_malformed_json(errors):
+            return error_response(
+                400,
+                "malformed_json",
+                "the request body is not valid JSON",
+                fields=[FieldProblem(location="body", path="", reason=str(errors[0].get("msg")))],
+            )
+        problems = field_problems(errors)
+        named = ", ".join(f"{p.location}.{p.path}" if p.path else p.location for p in problems)
+        return error_response(422, "invalid_request", f"invalid: {named}", fields=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        return error_response(
+            exc.status_code,
+            code.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )

@@ -1,0 +1,269 @@
+"""The native HTTP API under ``/v1``: file, act, read; the echo wall and the figures in public."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel
+from temporalio.service import RPCError, RPCStatusCode
+
+from petitionflow.api.bodies import (
+    OFFICIAL_BODIES,
+    PETITIONER_BODIES,
+    OfficialBody,
+    PetitionerBody,
+    to_action,
+)
+from petitionflow.api.deps import AnyReader, AppServices, Official, ServiceName
+from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
+from petitionflow.client import Refusal
+from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
+from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
+from schemas.state import PetitionState
+from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
+
+router = APIRouter(prefix="/v1")
+
+PathPetitionId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="The petition id."
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Sent again with the same key, the action is applied once and answered alike.",
+    ),
+]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Malformed JSON.",
+        401: "Missing, unknown, revoked or expired credentials.",
+        403: "The rules refuse this person: wrong tier, region, not an official, not the petitioner.",
+        404: "No such petition.",
+        409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier.",
+        422: "Invalid input (the fields name each problem), or a reason the rules require is missing.",
+    }
+    return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
+
+
+class Filed(BaseModel):
+    """The answer to a filing: ``created`` is false when the id was filed before (nothing new)."""
+
+    created: bool
+    petition: PetitionState
+
+
+class PetitionPage(BaseModel):
+    items: list[PetitionRow]
+    next_after: PetitionId | None
+    """Pass as ``after`` for the next page; null on the last page."""
+
+
+def _bind(petition_id: str) -> None:
+    structlog.contextvars.bind_contextvars(petition_id=petition_id)
+
+
+async def _missing_or_finished(app: AppServices, petition_id: str) -> ApiError:
+    """Temporal answered NOT_FOUND: either no such petition, or its workflow has ended (finished)."""
+    try:
+        await app.petitions.handle(petition_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return ApiError(404, "not_found", f"no petition {petition_id} was filed")
+        raise
+    return ApiError(409, "finished", "the petition's record is finished: nothing more can be done")
+
+
+async def _view(app: AppServices, petition_id: str) -> PetitionState:
+    try:
+        return await app.petitions.view(petition_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(404, "not_found", f"no petition {petition_id} was filed") from None
+        raise
+
+
+async def _act(app: AppServices, petition_id: str, action: Action, request_id: str | None) -> PetitionState:
+    structlog.contextvars.bind_contextvars(action=action.kind)
+    try:
+        return await app.petitions.act(petition_id, action, request_id=request_id)
+    except Refusal as refusal:
+        raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await _missing_or_finished(app, petition_id) from None
+        raise
+
+
+@router.post(
+    "/petitions",
+    tags=["petitions"],
+    status_code=201,
+    response_model=Filed,
+    summary="File a petition (idempotent by petition_id)",
+    responses={
+        200: {"model": Filed, "description": "Filed before: nothing new was started."},
+        **_errors(400, 401, 422),
+    },
+)
+async def file_petition(
+    filing: FilePetitionInput, app: AppServices, service: ServiceName, response: Response
+) -> Filed:
+    """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
+    and answers 200 with ``created: false`` and the petition as it stands."""
+    _bind(filing.petition_id)
+    filed = await app.petitions.file(filing)
+    if not filed.created:
+        response.status_code = 200
+    return Filed(created=filed.created, petition=await _view(app, filing.petition_id))
+
+
+def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
+    async def act(
+        petition_id: PathPetitionId,
+        body: OfficialBody,
+        actor: Official,
+        app: AppServices,
+        idempotency_key: IdempotencyKey = None,
+    ) -> PetitionState:
+        _bind(petition_id)
+        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+
+    # FastAPI reads the body's model from the annotation: give each verb its own.
+    act.__annotations__["body"] = body_type
+    router.add_api_route(
+        f"/petitions/{{petition_id}}/actions/{verb}",
+        act,
+        methods=["POST"],
+        name=f"act_{verb}",
+        tags=["actions"],
+        summary=f"{verb} (an official, by bearer token)",
+        description=f"{ACTION_TYPES[verb].__doc__}\n\nThe bearer token fixes who acts.",
+        response_model=PetitionState,
+        responses=_errors(400, 401, 403, 404, 409, 422),
+    )
+
+
+def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
+    async def act(
+        petition_id: PathPetitionId,
+        body: PetitionerBody,
+        service: ServiceName,
+        app: AppServices,
+        idempotency_key: IdempotencyKey = None,
+    ) -> PetitionState:
+        _bind(petition_id)
+        actor = Actor.petitioner(body.petitioner_id)
+        structlog.contextvars.bind_contextvars(actor=f"petitioner:{actor.id}")
+        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+
+    act.__annotations__["body"] = body_type
+    router.add_api_route(
+        f"/petitions/{{petition_id}}/actions/{verb}",
+        act,
+        methods=["POST"],
+        name=f"act_{verb}",
+        tags=["actions"],
+        summary=f"{verb} (for the petitioner, by a service's API key)",
+        description=f"{ACTION_TYPES[verb].__doc__}\n\nA service sends it for the petitioner it names.",
+        response_model=PetitionState,
+        responses=_errors(400, 401, 403, 404, 409, 422),
+    )
+
+
+for _verb, _body in OFFICIAL_BODIES.items():
+    _add_official_action(_verb, _body)
+for _verb, _pbody in PETITIONER_BODIES.items():
+    _add_petitioner_action(_verb, _pbody)
+
+
+@router.get(
+    "/petitions/{petition_id}",
+    tags=["petitions"],
+    response_model=PetitionState,
+    summary="A petition as it stands (officials, auditors, services)",
+    responses=_errors(401, 404),
+)
+async def get_petition(petition_id: PathPetitionId, app: AppServices, reader: AnyReader) -> PetitionState:
+    _bind(petition_id)
+    return await _view(app, petition_id)
+
+
+@router.get(
+    "/petitions",
+    tags=["petitions"],
+    response_model=PetitionPage,
+    summary="Petitions from the read model, in id order, a page at a time",
+    responses=_errors(401, 422),
+)
+async def list_petitions(
+    app: AppServices,
+    reader: AnyReader,
+    tier: Tier | None = None,
+    stage: Stage | None = None,
+    region: Annotated[RegionId | None, Query(description="A village, township, county or city id.")] = None,
+    overdue: bool | None = None,
+    official: Annotated[
+        PersonId | None, Query(description="The official who acknowledged it at its current tier.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[PetitionId | None, Query(description="next_after of the previous page.")] = None,
+) -> PetitionPage:
+    rows = await app.petitions.list_petitions(
+        tier=tier,
+        stage=stage,
+        region_id=region,
+        overdue=overdue,
+        official_id=official,
+        limit=limit,
+        after=after,
+    )
+    return PetitionPage(items=rows, next_after=rows[-1].petition_id if len(rows) == limit else None)
+
+
+@router.get(
+    "/echo-wall",
+    tags=["public"],
+    response_model=list[EchoWallEntry],
+    summary="The public echo wall: how each petition was answered (no personal data)",
+    responses=_errors(422),
+)
+async def echo_wall(
+    app: AppServices,
+    region: Annotated[RegionId | None, Query(description="A village, township, county or city id.")] = None,
+    tier: Tier | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[EchoWallEntry]:
+    return await app.petitions.echo_wall(region_id=region, tier=tier, limit=limit)
+
+
+@router.get(
+    "/figures",
+    tags=["public"],
+    response_model=list[FigureRow],
+    summary="Response, resolution, on-time, satisfaction, escalation and reopen rates",
+    responses=_errors(422),
+)
+async def figures(
+    app: AppServices,
+    by: FigureGroup = FigureGroup.TIER,
+    tier: Tier | None = None,
+    region: RegionId | None = None,
+    official: PersonId | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[FigureRow]:
+    return await app.petitions.figures(
+        by, tier=tier, region_id=region, official_id=official, since=since, until=until
+    )

@@ -1,0 +1,541 @@
+"""Open311 GeoReport v2 under ``/open311/v2``: petition categories as services, petitions as
+service requests. Every method in ``.json`` and ``.xml``; errors in the spec's own format.
+
+Public reads never show personal data: a request's ``description`` is the public summary of its
+answer (none before it is answered), its ``address`` the grid path of its village.
+See the README's Open311 section for how a POST is mapped onto a petition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import structlog
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from petitionflow.api import xml
+from petitionflow.api.deps import AppServices
+from petitionflow.catalogue import Service, ServiceAttribute
+from schemas.commands import FilePetitionInput
+from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
+from schemas.state import PetitionState
+from store import auth, queries
+from store.service_requests import service_requests
+from workflows.lifecycle import current_deadline
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+FORMATS = ("json", "xml")
+MAX_SPAN = timedelta(days=90)
+"""GeoReport v2: a date range may not span more than 90 days, and defaults to the last 90."""
+MAX_REQUESTS = 1000
+SPEC = "http://wiki.open311.org/GeoReport_v2"
+
+Optional = Annotated[str | None, Query()]
+
+
+class Open311Error(Exception):
+    """Answered as ``[{"code", "description"}, …]`` (or ``<errors>``) with HTTP ``status``."""
+
+    def __init__(self, status: int, *descriptions: str, fmt: str = "json") -> None:
+        super().__init__(f"{status}: {'; '.join(descriptions)}")
+        self.status = status
+        self.descriptions = descriptions
+        self.fmt = fmt
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Open311Error)
+    async def _error(request: Request, exc: Open311Error) -> Response:
+        errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
+        return _render(exc.fmt, "errors", errors, status=exc.status)
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"format {fmt!r} is not offered: use .json or .xml")
+    return fmt
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return xml.w3c(value)
+    if isinstance(value, Mapping):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _render(fmt: str, root: str, items: Sequence[Mapping[str, Any]], *, status: int = 200) -> Response:
+    if fmt == "xml":
+        return xml.response(xml.render_list(root, items), status)
+    return JSONResponse(_json_ready(list(items)), status_code=status)
+
+
+def _param(values: Mapping[str, str], name: str) -> str | None:
+    """GeoReport: an empty parameter is the same as an absent one."""
+    value = values.get(name)
+    return value if value else None
+
+
+# ------------------------------------------------------------------------------------ services
+
+
+def _service_fields(service: Service) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "service_name": service.name,
+        "description": service.description,
+        "metadata": service.metadata,
+        "type": "realtime",
+        "keywords": ", ".join(service.keywords),
+        "group": service.group,
+    }
+
+
+def _attribute_fields(attribute: ServiceAttribute) -> dict[str, Any]:
+    return {
+        "variable": attribute.variable,
+        "code": attribute.code,
+        "datatype": attribute.datatype,
+        "required": attribute.required,
+        "datatype_description": attribute.datatype_description,
+        "order": attribute.order,
+        "description": attribute.description,
+        "values": [{"key": v.key, "name": v.name} for v in attribute.values],
+    }
+
+
+@router.get("/discovery.{fmt}", summary="Service discovery")
+async def discovery(fmt: str, request: Request) -> Response:
+    fmt = _format(fmt)
+    base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
+    fields = {
+        "changeset": "2026-03-01T00:00:00Z",
+        "contact": "The petition office of the jurisdiction.",
+        "key_service": "API keys are issued by the petition office to backend services.",
+        "endpoints": [
+            {
+                "specification": SPEC,
+                "url": base,
+                "changeset": "2026-03-01T00:00:00Z",
+                "type": "production",
+                "formats": [{"format": "text/xml"}, {"format": "application/json"}]
+                if fmt == "xml"
+                else ["text/xml", "application/json"],
+            }
+        ],
+    }
+    if fmt == "xml":
+        return xml.response(xml.render_object("discovery", fields))
+    return JSONResponse(fields)
+
+
+@router.get("/services.{fmt}", name="services", summary="GET Service List")
+async def services(fmt: str, app: AppServices, jurisdiction_id: Optional = None) -> Response:
+    fmt = _format(fmt)
+    return _render(fmt, "services", [_service_fields(s) for s in app.catalogue.services])
+
+
+@router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
+async def service_definition(
+    service_code: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None
+) -> Response:
+    fmt = _format(fmt)
+    service = app.catalogue.get(service_code)
+    if service is None:
+        raise Open311Error(404, f"service_code {service_code!r} was not found", fmt=fmt)
+    fields = {"service_code": service.code, "attributes": [_attribute_fields(a) for a in service.attributes]}
+    if fmt == "xml":
+        return xml.response(xml.render_object("service_definition", fields))
+    return JSONResponse(fields)
+
+
+# ------------------------------------------------------------------------------------ requests
+
+
+def _span(window: timedelta) -> str:
+    hours = window / timedelta(hours=1)
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day" + ("" if days == 1 else "s")
+    whole = math.ceil(hours)
+    return f"{whole} hour" + ("" if whole == 1 else "s")
+
+
+def service_notice(state: PetitionState) -> str | None:
+    """What the office holding the petition has to do, by when (None once it is closed)."""
+    if state.stage is Stage.CLOSED:
+        return None
+    table = state.policy.urgent if state.urgency is Urgency.URGENT else state.policy.normal
+    deadlines = table[state.tier]
+    above = state.tier.above
+    then = (
+        f"; if it does not, the petition goes up to the {above.value} tier"
+        if above is not None
+        else "; the city tier is the top, and an overdue petition is reminded daily"
+    )
+    return (
+        f"The {state.tier.value} office {state.region.at(state.tier)} responds within "
+        f"{_span(deadlines.respond_within)} and resolves within {_span(deadlines.resolve_within)}{then}."
+    )
+
+
+_CLOSED_NOTES = {
+    ClosedReason.SATISFIED: "Closed: the petitioner is satisfied with the answer.",
+    ClosedReason.BASICALLY_SATISFIED: "Closed: the petitioner is basically satisfied with the answer.",
+    ClosedReason.UNRATED: "Closed: answered, and no rating came within the feedback window.",
+    ClosedReason.WITHDRAWN: "Closed: withdrawn by the petitioner.",
+    ClosedReason.DISSATISFIED_AT_TOP: "Closed: still dissatisfied after the city tier, the top.",
+}
+
+
+def status_notes(state: PetitionState) -> str:
+    """Where the petition stands, in words, with nothing personal in them."""
+    at = f"the {state.tier.value} tier"
+    if state.stage is Stage.CLOSED and state.closed_reason is not None:
+        note = _CLOSED_NOTES[state.closed_reason]
+    elif state.stage is Stage.FEEDBACK and state.resolution is not None:
+        outcome = "resolved" if state.resolution.outcome.value == "resolved" else "answered: not feasible"
+        note = f"{outcome.capitalize()} at {at}; waiting for the petitioner's rating."
+    elif state.stage is Stage.RESOLVE:
+        note = (
+            f"Accepted at {at}; waiting for more information from the petitioner."
+            if state.paused
+            else f"Accepted at {at}; being resolved."
+        )
+    elif state.stage is Stage.ASSESS:
+        note = f"Acknowledged at {at}; being assessed."
+    else:
+        note = f"Received at {at}; waiting for first contact."
+    if len(state.tiers_visited) > 1:
+        note += " Escalated: " + " → ".join(t.value for t in state.tiers_visited) + "."
+    if state.is_overdue:
+        note += " Overdue."
+    return note
+
+
+def request_fields(state: PetitionState, app: AppServices) -> dict[str, Any]:
+    """A petition as a GeoReport v2 service request, fit for a public endpoint."""
+    service = app.catalogue.get(state.category)
+    closed = state.stage is Stage.CLOSED
+    region = state.region
+    return {
+        "service_request_id": state.petition_id,
+        "status": "closed" if closed else "open",
+        "status_notes": status_notes(state),
+        "service_name": service.name if service is not None else state.category,
+        "service_code": state.category,
+        "description": None if state.resolution is None else state.resolution.public_summary,
+        "agency_responsible": f"{state.tier.value} {region.at(state.tier)}",
+        "service_notice": service_notice(state),
+        "requested_datetime": state.filed_at,
+        "updated_datetime": state.closed_at if closed and state.closed_at else state.updated_at,
+        "expected_datetime": current_deadline(state),
+        "address": ", ".join(region.at(t) for t in Tier),
+        "address_id": region.village,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": None,
+    }
+
+
+def _moment(name: str, text: str | None, fmt: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Open311Error(
+            400, f"{name} {text!r} is not a W3C date-time (e.g. 2026-03-01T00:00:00Z)", fmt=fmt
+        ) from None
+    if moment.tzinfo is None:
+        raise Open311Error(400, f"{name} {text!r} has no time zone (Z or ±hh:mm)", fmt=fmt)
+    return moment
+
+
+def _window(start: datetime | None, end: datetime | None, fmt: str) -> tuple[datetime, datetime | None]:
+    if start is not None and end is not None:
+        if end < start:
+            raise Open311Error(400, "end_date is before start_date", fmt=fmt)
+        if end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date to end_date may not span more than 90 days", fmt=fmt)
+        return start, end
+    if start is not None:
+        return start, start + MAX_SPAN
+    if end is not None:
+        return end - MAX_SPAN, end
+    # The most recent 90 days, with no upper bound: a petition is never filed "after now" on purpose,
+    # but the engine's clock (Temporal's) may run ahead of this process's.
+    return datetime.now(UTC) - MAX_SPAN, None
+
+
+def _comma_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@router.get("/requests.{fmt}", summary="GET Service Requests")
+async def list_requests(
+    fmt: str,
+    app: AppServices,
+    service_request_id: Optional = None,
+    service_code: Optional = None,
+    start_date: Optional = None,
+    end_date: Optional = None,
+    status: Optional = None,
+    jurisdiction_id: Optional = None,
+) -> Response:
+    fmt = _format(fmt)
+    ids = _comma_list(service_request_id)
+    codes = _comma_list(service_code)
+    unknown = [c for c in codes if app.catalogue.get(c) is None]
+    if unknown and not ids:
+        raise Open311Error(400, *(f"service_code {c!r} was not found" for c in unknown), fmt=fmt)
+    statuses = set(_comma_list(status))
+    if statuses - {"open", "closed"}:
+        raise Open311Error(400, f"status must be open, closed or both, not {status!r}", fmt=fmt)
+    start, end = _window(
+        _moment("start_date", start_date or None, fmt), _moment("end_date", end_date or None, fmt), fmt
+    )
+    rows = await service_requests(
+        app.pool,
+        petition_ids=ids,
+        categories=codes,
+        filed_from=start,
+        filed_until=end,
+        closed=None if len(statuses) != 1 else statuses == {"closed"},
+        limit=MAX_REQUESTS,
+    )
+    return _render(fmt, "service_requests", [request_fields(r.state, app) for r in rows])
+
+
+async def _state(app: AppServices, petition_id: str) -> PetitionState | None:
+    """The read model's copy, or (just filed, not projected yet) the workflow's own view."""
+    row = await queries.get_petition(app.pool, petition_id)
+    if row is not None:
+        return row.state
+    try:
+        return await app.petitions.view(petition_id)
+    except Exception:  # not filed (NOT_FOUND), or an id Temporal refuses: both are "not found" here
+        return None
+
+
+@router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
+async def get_request(
+    service_request_id: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None
+) -> Response:
+    fmt = _format(fmt)
+    state = await _state(app, service_request_id)
+    if state is None:
+        raise Open311Error(404, f"service_request_id {service_request_id!r} was not found", fmt=fmt)
+    return _render(fmt, "service_requests", [request_fields(state, app)])
+
+
+@router.get("/tokens/{token}.{fmt}", summary="GET service_request_id from a token")
+async def token(token: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None) -> Response:
+    """Every service here is realtime: a POST answers with the service_request_id itself, and the
+    id doubles as its own token."""
+    fmt = _format(fmt)
+    state = await _state(app, token)
+    if state is None:
+        raise Open311Error(404, f"token {token!r} was not found", fmt=fmt)
+    return _render(fmt, "service_requests", [{"service_request_id": state.petition_id, "token": token}])
+
+
+# ------------------------------------------------------------------------------------ POST
+
+
+_FIELD_NAMES = {
+    ("description",): "description",
+    ("category",): "service_code",
+    ("urgency",): "attribute[urgency]",
+    ("petitioner", "petitioner_id"): "account_id",
+    ("petitioner", "name"): "first_name/last_name",
+    ("petitioner", "phone"): "phone",
+    ("petitioner", "address"): "address_string",
+}
+
+
+def _open311_name(loc: tuple[int | str, ...]) -> str:
+    return _FIELD_NAMES.get(tuple(str(p) for p in loc[:2]), _FIELD_NAMES.get((str(loc[0]),), "address_id"))
+
+
+def _petitioner_id(form: Mapping[str, str]) -> str | None:
+    if account := _param(form, "account_id"):
+        return account
+    for name in ("email", "phone", "device_id"):
+        if value := _param(form, name):
+            # A stable pseudonym: the same reporter gets the same id without their contact in it.
+            return "o311-" + hashlib.sha256(f"{name}:{value.strip().lower()}".encode()).hexdigest()[:24]
+    return None
+
+
+async def _form(request: Request, fmt: str) -> dict[str, str]:
+    try:
+        text = (await request.body()).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise Open311Error(
+            400, "the request body is not UTF-8 application/x-www-form-urlencoded", fmt=fmt
+        ) from None
+    form = dict(request.query_params)
+    form.update(pairs)
+    return form
+
+
+def _attributes(form: Mapping[str, str], service: Service, fmt: str) -> dict[str, str]:
+    given = {
+        k[len("attribute[") : -1]: v
+        for k, v in form.items()
+        if k.startswith("attribute[") and k.endswith("]")
+    }
+    known = {a.code: a for a in service.attributes}
+    problems = [
+        f"attribute[{code}] is not an attribute of service {service.code!r}"
+        for code in given
+        if code not in known
+    ]
+    for code, attribute in known.items():
+        value = given.get(code)
+        if not value:
+            if attribute.required:
+                problems.append(f"attribute[{code}] is required for service {service.code!r}")
+            continue
+        keys = [v.key for v in attribute.values]
+        if keys and value not in keys:
+            problems.append(f"attribute[{code}] must be one of {', '.join(keys)}, not {value!r}")
+    if problems:
+        raise Open311Error(400, *problems, fmt=fmt)
+    return {code: value for code, value in given.items() if value}
+
+
+def _location(form: Mapping[str, str], fmt: str) -> None:
+    lat, long = _param(form, "lat"), _param(form, "long")
+    if (lat is None) != (long is None):
+        raise Open311Error(400, "lat and long must be sent together", fmt=fmt)
+    if lat is not None and long is not None:
+        try:
+            ok = -90 <= float(lat) <= 90 and -180 <= float(long) <= 180
+        except ValueError:
+            ok = False
+        if not ok:
+            raise Open311Error(400, f"lat/long {lat},{long} is not a WGS84 position", fmt=fmt)
+    if lat is None and _param(form, "address_string") is None and _param(form, "address_id") is None:
+        raise Open311Error(400, "a location is required: lat & long, address_string or address_id", fmt=fmt)
+
+
+@router.post(
+    "/requests.{fmt}",
+    summary="POST Service Request",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["api_key", "service_code", "address_id", "description"],
+                        "properties": {
+                            name: {"type": "string"}
+                            for name in (
+                                "api_key",
+                                "jurisdiction_id",
+                                "service_code",
+                                "lat",
+                                "long",
+                                "address_string",
+                                "address_id",
+                                "email",
+                                "device_id",
+                                "account_id",
+                                "first_name",
+                                "last_name",
+                                "phone",
+                                "description",
+                                "media_url",
+                                "attribute[urgency]",
+                            )
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_request(fmt: str, request: Request, app: AppServices) -> Response:
+    fmt = _format(fmt)
+    form = await _form(request, fmt)
+    key = _param(form, "api_key")
+    service_name = None if key is None else await auth.authenticate_api_key(app.pool, key)
+    if service_name is None:
+        reason = "api_key was not provided" if key is None else "Invalid api_key received"
+        raise Open311Error(403, f"{reason} -- can't proceed with create_request.", fmt=fmt)
+    structlog.contextvars.bind_contextvars(service=service_name)
+
+    code = _param(form, "service_code")
+    if code is None:
+        raise Open311Error(400, "service_code was not provided", fmt=fmt)
+    service = app.catalogue.get(code)
+    if service is None:
+        raise Open311Error(404, f"service_code {code!r} was not found", fmt=fmt)
+    attributes = _attributes(form, service, fmt)
+    _location(form, fmt)
+    address_id = _param(form, "address_id")
+    if address_id is None:
+        raise Open311Error(
+            400,
+            "address_id (the household's village id, or its path village/township/county/city) is "
+            "required: a petition is placed in its grid by village, not by coordinates or free text",
+            fmt=fmt,
+        )
+    village = app.regions.resolve(address_id)
+    if village is None:
+        raise Open311Error(400, f"address_id {address_id!r} is not a village of this jurisdiction", fmt=fmt)
+    petitioner_id = _petitioner_id(form)
+    if petitioner_id is None:
+        raise Open311Error(
+            400, "account_id (or email, phone or device_id) is required to identify the petitioner", fmt=fmt
+        )
+    name = " ".join(n for n in (_param(form, "first_name"), _param(form, "last_name")) if n)
+    petition_id = "o311-" + uuid.uuid4().hex[:20]
+    structlog.contextvars.bind_contextvars(petition_id=petition_id)
+    try:
+        filing = FilePetitionInput.model_validate(
+            {
+                "petition_id": petition_id,
+                "petitioner": {
+                    "petitioner_id": petitioner_id,
+                    "name": name or "(not given)",
+                    "phone": _param(form, "phone"),
+                    "address": _param(form, "address_string"),
+                },
+                "region": village.path,
+                "description": _param(form, "description") or "",
+                "channel": Channel.OPEN311,
+                "category": service.code,
+                "contact_cadre_id": village.contact_cadre_id,
+                "urgency": attributes.get("urgency", Urgency.NORMAL.value),
+            }
+        )
+    except ValidationError as err:
+        raise Open311Error(
+            400, *(f"{_open311_name(e['loc'])}: {e['msg']}" for e in err.errors()), fmt=fmt
+        ) from None
+    await app.petitions.file(filing)
+    state = await app.petitions.view(petition_id)
+    reply = {
+        "service_request_id": petition_id,
+        "service_notice": service_notice(state),
+        "account_id": _param(form, "account_id"),
+    }
+    return _render(fmt, "service_requests", [reply])

@@ -1,0 +1,148 @@
+"""The catalogue of petition categories, published to Open311 clients as GeoReport v2 services."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.common import Category, Urgency
+
+Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AttributeValue(_Frozen):
+    key: str
+    name: str
+
+
+class ServiceAttribute(_Frozen):
+    """One extra form field of a service (GeoReport v2 service definition ``attribute``)."""
+
+    code: str
+    description: str
+    datatype: Datatype
+    required: bool
+    order: int
+    variable: bool = True
+    datatype_description: str | None = None
+    values: tuple[AttributeValue, ...] = ()
+
+
+class Service(_Frozen):
+    """A petition category: its ``code`` is both the Open311 ``service_code`` and the petition's
+    ``category``."""
+
+    code: Category
+    name: str
+    description: str
+    group: str
+    keywords: tuple[str, ...]
+    attributes: tuple[ServiceAttribute, ...] = ()
+
+    @property
+    def metadata(self) -> bool:
+        """Whether a client must read the service definition for extra fields (GeoReport ``metadata``)."""
+        return bool(self.attributes)
+
+
+URGENCY = ServiceAttribute(
+    code="urgency",
+    description="How urgent is it? Urgent petitions run on the shorter deadlines of every tier.",
+    datatype="singlevaluelist",
+    required=False,
+    order=1,
+    datatype_description="normal (default) or urgent",
+    values=(
+        AttributeValue(key=Urgency.NORMAL.value, name="Normal"),
+        AttributeValue(key=Urgency.URGENT.value, name="Urgent: a danger to people, or a livelihood lost"),
+    ),
+)
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        code="roads",
+        name="Roads and bridges",
+        description="A village road, bridge or culvert that is broken, flooded or unsafe.",
+        group="infrastructure",
+        keywords=("road", "bridge", "pothole", "culvert"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="water",
+        name="Drinking water and irrigation",
+        description="No drinking water, a broken well or pipe, irrigation channels that do not deliver.",
+        group="infrastructure",
+        keywords=("water", "well", "pipe", "irrigation"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="subsidies",
+        name="Subsidies and benefits",
+        description="A subsidy, pension or relief payment wrongly denied, late or short.",
+        group="livelihood",
+        keywords=("subsidy", "pension", "relief", "benefit", "minimum living allowance"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="land",
+        name="Land and housing",
+        description="Land contracts, homestead plots, requisition and compensation, unsafe housing.",
+        group="livelihood",
+        keywords=("land", "contract", "homestead", "housing", "compensation"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="health",
+        name="Health and clinics",
+        description="Village clinics, medical insurance, public health hazards.",
+        group="public services",
+        keywords=("clinic", "doctor", "insurance", "hygiene"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="education",
+        name="Schools",
+        description="Schooling, school transport and school buildings.",
+        group="public services",
+        keywords=("school", "teacher", "school bus"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="disputes",
+        name="Disputes",
+        description="Disputes between neighbours, families or with an enterprise, for mediation.",
+        group="order",
+        keywords=("dispute", "mediation", "neighbour", "conflict"),
+        attributes=(URGENCY,),
+    ),
+    Service(
+        code="other",
+        name="Other demands",
+        description="Anything else a household needs an answer to.",
+        group="other",
+        keywords=("other", "suggestion"),
+        attributes=(URGENCY,),
+    ),
+)
+
+
+class Catalogue:
+    """The services on offer, by code, in a stable order."""
+
+    def __init__(self, services: tuple[Service, ...] = SERVICES) -> None:
+        codes = [s.code for s in services]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"two services share a code: {codes}")
+        self._services = {s.code: s for s in services}
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return tuple(self._services.values())
+
+    def get(self, code: str) -> Service | None:
+        return self._services.get(code)

@@ -1,0 +1,95 @@
+"""API tests run the whole thing: the app over httpx, the real workflow on Temporal's time-skipping
+server, the real event-log activity and read models on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import worker
+from petitionflow.api import create_app
+from petitionflow.binaries import temporal_test_server
+from schemas.common import Actor, Tier
+from store import auth
+from tests.factories import official
+from workflows import search
+
+
+@dataclass
+class Api:
+    """The app under test and the servers behind it."""
+
+    http: httpx.AsyncClient
+    env: WorkflowEnvironment
+    pool: asyncpg.Pool
+    service_key: str
+    """An API key of the service ``hotline``."""
+
+    async def token(self, actor: Actor) -> dict[str, str]:
+        """Headers carrying a fresh bearer token of ``actor``."""
+        return {"Authorization": f"Bearer {await auth.issue_token(self.pool, actor)}"}
+
+    async def official(self, tier: Tier, **kwargs: object) -> dict[str, str]:
+        return await self.token(official(tier, **kwargs))  # type: ignore[arg-type]
+
+    @property
+    def service(self) -> dict[str, str]:
+        return {"X-API-Key": self.service_key}
+
+    async def events(self, petition_id: str) -> list[str]:
+        rows = await self.pool.fetch("SELECT type FROM events WHERE petition_id = $1 ORDER BY seq", petition_id)
+        return [r["type"] for r in rows]
+
+    async def stored(self, petition_id: str, seq: int) -> None:
+        """Wait until the read model holds ``petition_id`` up to event ``seq``."""
+        for _ in range(400):
+            last = await self.pool.fetchval("SELECT last_seq FROM petitions WHERE petition_id = $1", petition_id)
+            if last is not None and last >= seq:
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"the read model never reached seq {seq} of {petition_id}")
+
+    async def workflows(self) -> int:
+        """How many petition workflows were ever started on this server."""
+        count = await self.env.client.count_workflows()
+        return count.count
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()),
+        data_converter=pydantic_data_converter,
+    )
+    async with environment:
+        await environment.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=environment.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
+                },
+            )
+        )
+        yield environment
+
+
+@pytest.fixture
+async def api(env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Api]:
+    task_queue = str(uuid.uuid4())
+    app = create_app(temporal_client=env.client, pool=pool, task_queue=task_queue)
+    key = await auth.issue_api_key(pool, "hotline")
+    async with (
+        worker.build_worker(env.client, pool, task_queue=task_queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test") as http,
+    ):
+        yield Api(http=http, env=env, pool=pool, service_key=key)
