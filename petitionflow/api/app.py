@@ -19,7 +19,6 @@ from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
 from schemas.workflow import TASK_QUEUE
 
-_log = structlog.get_logger("petitionflow.api")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 DESCRIPTION = """\
@@ -106,5 +105,8 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _log.info("request", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+            # Looked up per request, not at import: logging may be configured after this module loads.
+            structlog.get_logger("petitionflow.api").info(
+                "request", status=status, ms=round((time.perf_counter() - started) * 1000, 1)
+            )
             structlog.contextvars.clear_contextvars()

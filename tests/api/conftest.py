@@ -14,12 +14,14 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import worker
 from petitionflow.api import create_app
 from petitionflow.binaries import temporal_test_server
 from schemas.common import Actor, Tier
+from schemas.workflow import workflow_id
 from store import auth
 from tests.factories import official
 from workflows import search
@@ -59,10 +61,14 @@ class Api:
             await asyncio.sleep(0.025)
         raise AssertionError(f"the read model never reached seq {seq} of {petition_id}")
 
-    async def workflows(self) -> int:
-        """How many petition workflows were ever started on this server."""
-        count = await self.env.client.count_workflows()
-        return count.count
+    async def exists(self, petition_id: str) -> bool:
+        """Whether a workflow was ever started for ``petition_id``."""
+        try:
+            await self.env.client.get_workflow_handle(workflow_id(petition_id)).describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND, err
+            return False
+        return True
 
 
 @pytest.fixture
