@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from schemas import upcasting
 from schemas.commands import PetitionerContact
 from schemas.common import PetitionId
-from schemas.events import EVENT_ADAPTER, Envelope, Event, PetitionFiled
+from schemas.events import Envelope, Event, PetitionFiled
 from schemas.state import PetitionState
 from store import chain
 from store._db import Conn, Db, connection
@@ -261,7 +262,7 @@ EVENT_JSON_SQL = (  # the stored event as the JSON ``EVENT_ADAPTER`` reads
 
 
 async def read_events(db: Db, petition_id: PetitionId) -> list[Envelope]:
-    """A petition's stored events in order, parsed back through ``EVENT_ADAPTER``."""
+    """A petition's stored events in order, upcast to today's versions and parsed (``parse_event``)."""
     async with connection(db) as conn:
         rows = await conn.fetch(
             f"SELECT seq, {EVENT_JSON_SQL} AS event FROM events WHERE petition_id = $1 ORDER BY seq",
@@ -271,7 +272,8 @@ async def read_events(db: Db, petition_id: PetitionId) -> list[Envelope]:
 
 
 def parse_event(event_json: str) -> Event:
-    return EVENT_ADAPTER.validate_json(event_json)
+    """A stored event back as today's ``Event``: older schema versions are upcast first."""
+    return upcasting.parse_event_json(event_json)
 
 
 async def verify_chain(db: Db, petition_id: PetitionId) -> list[ChainProblem]:
