@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from petitionflow import _cli_access, _cli_petitions, logs
 from petitionflow._cli_support import EXIT_BAD_INPUT
-from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken
+from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.embedded_pg import EmbeddedPostgresError
 from petitionflow.settings import Settings
 
@@ -39,8 +39,10 @@ def dev(
     postgres_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 55432,
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
     demo: Annotated[bool, typer.Option(help="File a few demo petitions on a fast clock.")] = False,
+    port: Annotated[int, typer.Option(help="HTTP API port (native /v1 and Open311 /open311/v2).")] = 8000,
 ) -> None:
-    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker.
+    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker
+    and the HTTP API.
 
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
@@ -55,31 +57,41 @@ def dev(
         ui=ui,
     )
     try:
-        asyncio.run(_run_dev(stack, settings, demo=demo))
+        check_port_free(port, "HTTP API")
+        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port))
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool) -> None:
+async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
     async with stack.running() as endpoints:
-        _print_endpoints(endpoints)
-        await _serve_worker(endpoints.temporal_address, endpoints.database_url, settings, file_demo=demo)
+        _print_endpoints(endpoints, api_port)
+        await _serve(
+            endpoints.temporal_address, endpoints.database_url, settings, file_demo=demo, api_port=api_port
+        )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
 
-def _print_endpoints(endpoints: Endpoints) -> None:
+def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     console.print("[bold green]petitionflow is running[/bold green]  (Ctrl-C stops it)")
+    console.print(f"  HTTP API      http://127.0.0.1:{api_port}/v1  (Open311: /open311/v2)")
+    console.print(f"  OpenAPI       http://127.0.0.1:{api_port}/docs")
     console.print(f"  Temporal      {endpoints.temporal_address}  (task queue petitions)")
     if endpoints.temporal_ui:
         console.print(f"  Temporal UI   {endpoints.temporal_ui}")
     console.print(f"  PostgreSQL    {endpoints.database_url}")
 
 
-async def _serve_worker(
-    temporal_address: str, database_url: str, settings: Settings, *, file_demo: bool = False
+async def _serve(
+    temporal_address: str,
+    database_url: str,
+    settings: Settings,
+    *,
+    file_demo: bool = False,
+    api_port: int | None = None,
 ) -> None:
-    """Run a worker until SIGINT or SIGTERM, then shut it down gracefully."""
+    """Run a worker (and the HTTP API on ``api_port``) until SIGINT or SIGTERM, then stop gracefully."""
     import worker  # the top-level wiring module
 
     client = await worker.connect(temporal_address, settings.namespace)
@@ -96,13 +108,29 @@ async def _serve_worker(
             max_concurrent_activities=settings.max_concurrent_activities,
         )
         async with running:
+            api = None
+            if api_port is not None:
+                from petitionflow.api.app import create_app
+                from petitionflow.api.server import serve
+
+                app_ = create_app(temporal_client=client, pool=pool, task_queue=settings.task_queue)
+                api = asyncio.create_task(serve(app_, port=api_port))
             if file_demo:
                 from petitionflow.client import PetitionClient
                 from petitionflow.demo import file_demo as demo_petitions
 
                 filed = await demo_petitions(PetitionClient(client, task_queue=settings.task_queue))
                 console.print(f"demo: filed {', '.join(filed) or 'nothing new (already filed)'}")
-            await stop.wait()
+            if api is None:
+                await stop.wait()
+            else:
+                # The API ending on its own (it could not bind its port) stops the stack too.
+                await asyncio.wait(
+                    {api, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+                )
+                api.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await api
             console.print("stopping ...")
 
 
@@ -114,7 +142,20 @@ def run_worker() -> None:
     if settings.temporal_address is None or settings.database_url is None:
         console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
         raise typer.Exit(EXIT_BAD_INPUT)
-    asyncio.run(_serve_worker(settings.temporal_address, settings.database_url, settings))
+    asyncio.run(_serve(settings.temporal_address, settings.database_url, settings))
+
+
+@app.command("api")
+def run_api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the HTTP API against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
+    from petitionflow.api.server import run as run_server
+
+    settings = _settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    asyncio.run(run_server(settings, host=host, port=port))
 
 
 def _database_url() -> str:
