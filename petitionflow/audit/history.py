@@ -1,0 +1,184 @@
+"""A petition's Temporal history: fetch every run, and read back what the workflow wrote into it.
+
+The workflow leaves two kinds of evidence in its history. The ``append_events`` activity inputs
+(``ActivityTaskScheduled``) hold every envelope it sent to the event log; and its state travels in
+payloads: the carried state at a run's start, every update's answer, the continue-as-new input and
+the final result. Payloads are decoded with the pydantic data converter as raw JSON, so events are
+upcast (``schemas.upcasting``) before they are validated, exactly as rows read from PostgreSQL are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from petitionflow.audit.models import Json
+
+APPEND_ACTIVITY = "append_events"
+
+_MAX_RUNS = 100_000
+"""A guard against a cycle of continue-as-new links (a corrupt history)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentEnvelope:
+    """An envelope the workflow sent to the event log, as raw JSON, and where the history holds it."""
+
+    run_id: str
+    history_event_id: int
+    seq: int
+    petition_id: str
+    event: dict[str, Json]
+    completed: bool
+    """The activity completed: the event log acknowledged it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    """A ``PetitionState`` the workflow wrote into its history, as raw JSON."""
+
+    run_id: str
+    history_event_id: int
+    what: str
+    """``carried into the run``, ``answer to update rate``, ``result of the run`` ..."""
+    state: dict[str, Json]
+
+
+@dataclass(slots=True)
+class HistoryEvidence:
+    envelopes: list[SentEnvelope] = field(default_factory=list)
+    snapshots: list[StateSnapshot] = field(default_factory=list)
+    problems: list[tuple[str, int, str]] = field(default_factory=list)
+    """(run_id, history_event_id, what could not be decoded)."""
+
+
+async def fetch_runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run of ``workflow_id``, first run first, following continue-as-new links forward.
+
+    The first run is named by the latest run's started event (``first_execution_run_id``); each run
+    that continued as new names the next in its last event (``new_execution_run_id``), which every
+    server fills (the time-skipping test server leaves the backward link empty).
+    """
+    latest = await client.get_workflow_handle(workflow_id).fetch_history()
+    started = latest.events[0].workflow_execution_started_event_attributes
+    first_run_id = started.first_execution_run_id or latest.run_id
+    runs: list[WorkflowHistory] = []
+    run_id: str | None = first_run_id
+    seen: set[str] = set()
+    while run_id and run_id not in seen and len(runs) < _MAX_RUNS:
+        seen.add(run_id)
+        history = (
+            latest
+            if run_id == latest.run_id
+            else await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        )
+        runs.append(history)
+        run_id = next_run_id(history)
+    return runs
+
+
+def next_run_id(history: WorkflowHistory) -> str | None:
+    """The run this one continued as, if it did."""
+    if not history.events:
+        return None
+    last = history.events[-1]
+    if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        return None
+    return last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
+
+
+def _decode(payload: Payload) -> Json:
+    return pydantic_data_converter.payload_converter.from_payload(payload, Any)
+
+
+def _first(payloads: Payloads) -> Json:
+    return _decode(payloads.payloads[0]) if payloads.payloads else None
+
+
+def read_evidence(histories: list[WorkflowHistory]) -> HistoryEvidence:
+    """The envelopes and states the workflow wrote into ``histories`` (its runs, first first)."""
+    evidence = HistoryEvidence()
+    for history in histories:
+        _read_run(history, evidence)
+    return evidence
+
+
+def _read_run(history: WorkflowHistory, evidence: HistoryEvidence) -> None:
+    run_id = history.run_id
+    completed_activities: set[int] = set()
+    update_names: dict[str, str] = {}
+    scheduled: list[tuple[int, Json]] = []
+    for event in history.events:
+        kind = event.event_type
+        try:
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                start = _first(event.workflow_execution_started_event_attributes.input)
+                if isinstance(start, dict) and isinstance(start.get("state"), dict):
+                    evidence.snapshots.append(
+                        StateSnapshot(run_id, event.event_id, "state carried into the run", start["state"])
+                    )
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attributes = event.activity_task_scheduled_event_attributes
+                if attributes.activity_type.name == APPEND_ACTIVITY:
+                    scheduled.append((event.event_id, _first(attributes.input)))
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                completed_activities.add(event.activity_task_completed_event_attributes.scheduled_event_id)
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
+                update_names[accepted.meta.update_id] = accepted.input.name
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                attributes_u = event.workflow_execution_update_completed_event_attributes
+                if attributes_u.outcome.HasField("success"):
+                    answer = _first(attributes_u.outcome.success)
+                    name = update_names.get(attributes_u.meta.update_id, "?")
+                    if isinstance(answer, dict):
+                        evidence.snapshots.append(
+                            StateSnapshot(run_id, event.event_id, f"answer to update {name}", answer)
+                        )
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+                result = _first(event.workflow_execution_completed_event_attributes.result)
+                if isinstance(result, dict):
+                    evidence.snapshots.append(
+                        StateSnapshot(run_id, event.event_id, "result of the run", result)
+                    )
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                carried = _first(event.workflow_execution_continued_as_new_event_attributes.input)
+                if isinstance(carried, dict) and isinstance(carried.get("state"), dict):
+                    evidence.snapshots.append(
+                        StateSnapshot(
+                            run_id, event.event_id, "state carried to the next run", carried["state"]
+                        )
+                    )
+        except Exception as error:  # a payload that does not decode is evidence too
+            evidence.problems.append((run_id, event.event_id, f"{EventType.Name(kind)}: {error}"))
+    for event_id, batch in scheduled:
+        envelopes = batch.get("events") if isinstance(batch, dict) else None
+        if not isinstance(envelopes, list):
+            evidence.problems.append((run_id, event_id, "append_events input holds no events list"))
+            continue
+        for envelope in envelopes:
+            evidence.envelopes.append(
+                SentEnvelope(
+                    run_id=run_id,
+                    history_event_id=event_id,
+                    seq=int(envelope["seq"]),
+                    petition_id=str(envelope["petition_id"]),
+                    event=envelope["event"],
+                    completed=event_id in completed_activities,
+                )
+            )
+
+
+_FAILED_AT = re.compile(r"HistoryEvent\(id: (\d+), (\w+)\)")
+
+
+def failed_history_event(error: BaseException) -> tuple[int, str] | None:
+    """The history event a nondeterminism error names (its id and type), when it names one."""
+    match = _FAILED_AT.search(str(error))
+    return None if match is None else (int(match.group(1)), match.group(2))

@@ -1,0 +1,586 @@
+"""Verify a petition without trusting the running system: replay, hash chain, fold, history, read model.
+
+Every check works on evidence that an export file holds too (the histories, the stored rows with
+their hashes, the read-model row, the workflow's view), so a petition verifies the same way live and
+offline. What each check asks is in ``Check``; every disagreement is a ``Finding`` naming the seq,
+the field, and what was expected against what was found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Replayer
+
+from petitionflow.audit._diff import differences
+from petitionflow.audit.exporting import export, histories, jsonable_column, load_store, raw_event
+from petitionflow.audit.history import (
+    HistoryEvidence,
+    SentEnvelope,
+    StateSnapshot,
+    failed_history_event,
+    fetch_runs,
+    read_evidence,
+)
+from petitionflow.audit.models import (
+    AuditExport,
+    Check,
+    Finding,
+    Json,
+    StoredEvent,
+    VerifyReport,
+)
+from schemas import upcasting
+from schemas.common import PetitionId
+from schemas.state import PetitionState
+from schemas.workflow import WORKFLOW_TYPE, workflow_id
+from store import chain
+from store._db import Db, connection
+from store.projections import PETITION_COLUMNS, PetitionProjection
+from workflows.petition import PetitionWorkflow
+
+WORKFLOWS: tuple[type, ...] = (PetitionWorkflow,)
+"""The workflow code histories are replayed against: today's."""
+
+_ENVELOPE_FIELDS = ("type", "version", "at", "actor")
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What one petition is verified on; ``runs`` is None when Temporal was not consulted."""
+
+    petition_id: PetitionId
+    events: list[StoredEvent]
+    read_model: dict[str, Json] | None
+    view: dict[str, Json] | None
+    runs: list[WorkflowHistory] | None
+
+
+# ------------------------------------------------------------------------------------- entry points
+
+
+async def verify(
+    client: Client, pool: Db, petition_id: PetitionId, *, workflows: Sequence[type] = WORKFLOWS
+) -> VerifyReport:
+    """Verify one petition against the live servers (every check)."""
+    exported = await export(client, pool, petition_id)
+    evidence = Evidence(petition_id, exported.events, exported.read_model, exported.view, histories(exported))
+    return (await check_all([evidence], source="live", workflows=workflows))[0]
+
+
+async def verify_export(exported: AuditExport, *, workflows: Sequence[type] = WORKFLOWS) -> VerifyReport:
+    """Verify one petition from an export alone: no server is contacted."""
+    try:
+        runs = histories(exported)
+    except Exception as error:
+        report = check(
+            Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, None),
+            source="export",
+        )
+        finding = Finding(check=Check.REPLAY, message=f"the export's histories do not parse: {error}")
+        return report.model_copy(update={"findings": [finding, *report.findings]})
+    evidence = Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, runs)
+    return (await check_all([evidence], source="export", workflows=workflows))[0]
+
+
+ProgressFn = Callable[[int, int], None]
+"""Called with (petitions verified so far, petitions in all)."""
+
+
+@dataclass(slots=True)
+class Sweep:
+    """The outcome of ``verify_all``."""
+
+    reports: list[VerifyReport]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.reports)
+
+
+async def verify_all(
+    pool: Db,
+    *,
+    client: Client | None,
+    batch: int = 500,
+    concurrency: int = 16,
+    workflows: Sequence[type] = WORKFLOWS,
+    on_progress: ProgressFn | None = None,
+) -> Sweep:
+    """Verify every petition the event log or Temporal knows of, ``batch`` at a time.
+
+    Without ``client`` only the PostgreSQL side is checked (chain, fold, read model), and that is
+    noted in each report.
+    """
+    ids, notes = await petition_ids(pool, client)
+    reports: list[VerifyReport] = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        stored = await load_store(pool, chunk)
+        runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
+        if client is not None:
+            runs = await _fetch_all_runs(client, chunk, concurrency)
+        evidence = [Evidence(pid, *stored.get(pid, ([], None)), view=None, runs=runs[pid]) for pid in chunk]
+        reports += await check_all(evidence, source="live", workflows=workflows)
+        if on_progress is not None:
+            on_progress(len(reports), len(ids))
+    return Sweep(reports=reports, notes=notes)
+
+
+async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId], list[str]]:
+    """Every petition id in the event log, its read models, and (when it can list) Temporal."""
+    notes: list[str] = []
+    async with connection(pool) as conn:
+        rows = await conn.fetch("SELECT petition_id FROM streams UNION SELECT petition_id FROM petitions")
+    ids = {r["petition_id"] for r in rows}
+    if client is not None:
+        prefix = workflow_id("")
+        try:
+            async for execution in client.list_workflows(f'WorkflowType = "{WORKFLOW_TYPE}"'):
+                if execution.id.startswith(prefix):
+                    ids.add(execution.id.removeprefix(prefix))
+        except RPCError as error:
+            if error.status is not RPCStatusCode.UNIMPLEMENTED:
+                raise
+            notes.append(
+                "Temporal cannot list workflows here: petitions known only to Temporal are not swept"
+            )
+    return sorted(ids), notes
+
+
+async def _fetch_all_runs(
+    client: Client, ids: Sequence[PetitionId], concurrency: int
+) -> dict[PetitionId, list[WorkflowHistory] | None]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(pid: PetitionId) -> list[WorkflowHistory] | None:
+        async with gate:
+            try:
+                return await fetch_runs(client, workflow_id(pid))
+            except RPCError as error:
+                if error.status is RPCStatusCode.NOT_FOUND:
+                    return []
+                raise
+
+    found = await asyncio.gather(*(one(pid) for pid in ids))
+    return dict(zip(ids, found, strict=True))
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+
+async def check_all(
+    evidence: Sequence[Evidence], *, source: Literal["live", "export"], workflows: Sequence[type] = WORKFLOWS
+) -> list[VerifyReport]:
+    """Every check of each petition, the histories of all of them replayed by one replayer."""
+    replayed = await replay([run for e in evidence for run in (e.runs or [])], workflows)
+    reports = []
+    for item in evidence:
+        report = check(item, source=source)
+        failures = [f for run in (item.runs or []) for f in replayed.get(run.run_id, [])]
+        if item.runs is not None:
+            report = report.model_copy(
+                update={
+                    "checked": [Check.REPLAY, *report.checked],
+                    "findings": [*failures, *report.findings],
+                }
+            )
+        reports.append(report)
+    return reports
+
+
+async def replay(runs: Sequence[WorkflowHistory], workflows: Sequence[type]) -> dict[str, list[Finding]]:
+    """Replay every run against ``workflows``; the failures by run id."""
+    if not runs:
+        return {}
+    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for run in runs:
+            yield run
+
+    failures: dict[str, list[Finding]] = {}
+    async with replayer.workflow_replay_iterator(each()) as results:
+        async for result in results:
+            error = result.replay_failure
+            if error is None:
+                continue
+            run_id = result.history.run_id
+            at = failed_history_event(error)
+            where = "" if at is None else f" at history event {at[0]} ({at[1]})"
+            failures.setdefault(run_id, []).append(
+                Finding(
+                    check=Check.REPLAY,
+                    message=(
+                        f"petition {result.history.workflow_id}, run {run_id} does not replay against"
+                        f" today's code{where}: {_reason(error)}"
+                    ),
+                    run_id=run_id,
+                    history_event_id=None if at is None else at[0],
+                )
+            )
+    return failures
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error)
+    start = text.find('message: "')
+    if start >= 0:  # the core's failure struct: keep only its message
+        end = text.find('"', start + 10)
+        return text[start + 10 : end if end > 0 else None]
+    return text
+
+
+def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyReport:
+    """The checks that need no replay: chain, fold, history, view, read model."""
+    pid = evidence.petition_id
+    rows = evidence.events
+    findings: list[Finding] = []
+    notes: list[str] = []
+    checked = [Check.CHAIN, Check.FOLD, Check.READ_MODEL, Check.VIEW]
+
+    findings += check_chain(pid, rows)
+    told = read_evidence(evidence.runs) if evidence.runs is not None else HistoryEvidence()
+    snapshots = list(told.snapshots)
+    if evidence.view is not None:
+        snapshots.append(StateSnapshot("", 0, "the workflow's view (query)", evidence.view))
+    wanted = {s.state.get("seq") for s in snapshots if isinstance(s.state.get("seq"), int)}
+    folded = fold_rows(rows, wanted)
+    findings += folded.findings
+
+    if evidence.runs is None:
+        notes.append("Temporal was not consulted: no replay, and the history was not compared")
+    else:
+        checked.insert(2, Check.HISTORY)
+        for run_id, event_id, problem in told.problems:
+            findings.append(
+                Finding(check=Check.HISTORY, message=problem, run_id=run_id, history_event_id=event_id)
+            )
+        history_findings, history_notes = compare_history(pid, told.envelopes, rows)
+        findings += history_findings
+        notes += history_notes
+    if evidence.view is None and evidence.runs is not None:
+        notes.append("the workflow's view could not be queried; the states its history carries were compared")
+    view_findings, view_notes = compare_snapshots(snapshots, folded)
+    findings += view_findings
+    notes += view_notes
+    findings += compare_read_model(evidence.read_model, folded)
+    return VerifyReport(
+        petition_id=pid,
+        source=source,
+        events=len(rows),
+        runs=len(evidence.runs or []),
+        history_events=len(told.envelopes),
+        chain_head=rows[-1].hash if rows else None,
+        checked=checked,
+        findings=findings,
+        notes=notes,
+    )
+
+
+def check_chain(petition_id: PetitionId, rows: Sequence[StoredEvent]) -> list[Finding]:
+    """Recompute each row's hash from its stored columns (``store/chain.py``) and follow the links."""
+    findings: list[Finding] = []
+    expected_seq, expected_prev = 1, chain.GENESIS.hex()
+    for row in rows:
+        if row.seq != expected_seq:
+            missing = (
+                f"seq {expected_seq}"
+                if row.seq == expected_seq + 1
+                else f"seqs {expected_seq}..{row.seq - 1}"
+            )
+            findings.append(
+                Finding(
+                    check=Check.CHAIN,
+                    seq=row.seq,
+                    message=f"{missing} missing before seq {row.seq}: deleted",
+                    expected=expected_seq,
+                    found=row.seq,
+                    field="seq",
+                )
+            )
+        elif row.prev_hash != expected_prev:
+            findings.append(
+                Finding(
+                    check=Check.CHAIN,
+                    seq=row.seq,
+                    field="prev_hash",
+                    message=f"seq {row.seq} does not link to the event before it",
+                    expected=expected_prev,
+                    found=row.prev_hash,
+                )
+            )
+        data = chain.content(petition_id, row.seq, row.type, row.version, row.at, row.actor, row.body)
+        recomputed = chain.link(bytes.fromhex(row.prev_hash), data).hex()
+        if recomputed != row.hash:
+            findings.append(
+                Finding(
+                    check=Check.CHAIN,
+                    seq=row.seq,
+                    field="hash",
+                    message=f"seq {row.seq} was altered after it was written: it does not hash to its hash",
+                    expected=recomputed,
+                    found=row.hash,
+                )
+            )
+        expected_seq, expected_prev = row.seq + 1, row.hash
+    return findings
+
+
+@dataclass(slots=True)
+class Folded:
+    """The stored events folded: the last state, the states at the seqs asked for, the read model."""
+
+    state: PetitionState | None
+    states_at: dict[int, PetitionState]
+    read_model: dict[str, Json] | None
+    folded_to: int
+    """The last seq folded (0: none); a fold that failed stops short of the last row."""
+    findings: list[Finding]
+
+
+def fold_rows(rows: Sequence[StoredEvent], wanted: Iterable[int | None] = ()) -> Folded:
+    """Upcast, parse and fold the rows through the same projection the event log uses."""
+    keep = set(wanted)
+    projection = PetitionProjection()
+    states_at: dict[int, PetitionState] = {}
+    findings: list[Finding] = []
+    for row in rows:
+        try:
+            event = upcasting.parse_event(raw_event(row))
+        except (ValidationError, ValueError) as error:
+            findings.append(
+                Finding(check=Check.FOLD, seq=row.seq, message=f"seq {row.seq} does not parse: {error}")
+            )
+            break
+        try:
+            projection.apply(row.seq, event)
+        except (ValueError, AssertionError) as error:
+            findings.append(
+                Finding(
+                    check=Check.FOLD,
+                    seq=row.seq,
+                    message=f"seq {row.seq} ({row.type}) does not fold onto the events before it: {error}",
+                )
+            )
+            break
+        assert projection.state is not None
+        if row.seq in keep:
+            states_at[row.seq] = projection.state
+    state = projection.state
+    record = None
+    if state is not None:
+        values = projection.petition_record()
+        record = {c: jsonable_column(c, v) for c, v in zip(PETITION_COLUMNS, values, strict=True)}
+    return Folded(state, states_at, record, 0 if state is None else state.seq, findings)
+
+
+def _row_form(event: dict[str, Json]) -> dict[str, Json]:
+    """A raw event from a history in the stored row's form: type, version, at, actor, body."""
+    body = {k: v for k, v in event.items() if k not in _ENVELOPE_FIELDS}
+    return {
+        "type": event.get("type"),
+        "version": event.get("version"),
+        "at": _canonical_at(event.get("at")),
+        "actor": event.get("actor"),
+        "body": body,
+    }
+
+
+def _stored_form(row: StoredEvent) -> dict[str, Json]:
+    return {
+        "type": row.type,
+        "version": row.version,
+        "at": chain.canonical_at(row.at),
+        "actor": row.actor,
+        "body": row.body,
+    }
+
+
+def _canonical_at(value: Json) -> Json:
+    if isinstance(value, str):
+        try:
+            return chain.canonical_at(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
+def compare_history(
+    petition_id: PetitionId, envelopes: Sequence[SentEnvelope], rows: Sequence[StoredEvent]
+) -> tuple[list[Finding], list[str]]:
+    """The envelopes the workflow sent (its history) against the stored rows, seq by seq."""
+    findings: list[Finding] = []
+    notes: list[str] = []
+    sent: dict[int, SentEnvelope] = {}
+    for envelope in envelopes:
+        if envelope.petition_id != petition_id:
+            findings.append(
+                Finding(
+                    check=Check.HISTORY,
+                    seq=envelope.seq,
+                    field="petition_id",
+                    message=f"the history sent seq {envelope.seq} for another petition",
+                    expected=petition_id,
+                    found=envelope.petition_id,
+                    run_id=envelope.run_id,
+                    history_event_id=envelope.history_event_id,
+                )
+            )
+            continue
+        earlier = sent.get(envelope.seq)
+        if earlier is None or (envelope.completed and not earlier.completed):
+            sent[envelope.seq] = envelope
+        if earlier is not None and earlier.event != envelope.event:
+            findings.append(
+                Finding(
+                    check=Check.HISTORY,
+                    seq=envelope.seq,
+                    message=f"the history sent two different events as seq {envelope.seq}",
+                    run_id=envelope.run_id,
+                    history_event_id=envelope.history_event_id,
+                )
+            )
+    stored = {row.seq: row for row in rows}
+    pending = 0
+    for seq in sorted(sent.keys() | stored.keys()):
+        sent_as, row = sent.get(seq), stored.get(seq)
+        if row is None:
+            assert sent_as is not None
+            if not sent_as.completed:
+                pending += 1
+                continue
+            findings.append(
+                Finding(
+                    check=Check.HISTORY,
+                    seq=seq,
+                    message=(
+                        f"seq {seq} ({sent_as.event.get('type')}) was written to the event log"
+                        " (its activity completed) but is missing from it"
+                    ),
+                    expected=sent_as.event.get("type"),
+                    found=None,
+                    run_id=sent_as.run_id,
+                    history_event_id=sent_as.history_event_id,
+                )
+            )
+        elif sent_as is None:
+            findings.append(
+                Finding(
+                    check=Check.HISTORY,
+                    seq=seq,
+                    message=f"seq {seq} ({row.type}) is in the event log but the workflow never sent it",
+                    expected=None,
+                    found=row.type,
+                )
+            )
+        else:
+            for path, expected, found in differences(_row_form(sent_as.event), _stored_form(row)):
+                findings.append(
+                    Finding(
+                        check=Check.HISTORY,
+                        seq=seq,
+                        field=path,
+                        message=f"seq {seq}: {path} differs from what the workflow sent",
+                        expected=expected,
+                        found=found,
+                        run_id=sent_as.run_id,
+                        history_event_id=sent_as.history_event_id,
+                    )
+                )
+    if pending:
+        notes.append(f"{pending} event(s) were still being sent to the event log when exported")
+    return findings, notes
+
+
+def compare_snapshots(snapshots: Sequence[StateSnapshot], folded: Folded) -> tuple[list[Finding], list[str]]:
+    """Each state the workflow showed (its view, its history's payloads) against the fold at its seq.
+
+    A difference carried by several states is reported once, at the first, with how often it recurs.
+    """
+    notes: list[str] = []
+    first: dict[str, Finding] = {}
+    repeats: dict[str, int] = {}
+    ahead = 0
+    for snapshot in snapshots:
+        try:
+            shown = PetitionState.model_validate(snapshot.state)
+        except ValidationError as error:
+            key = f"unreadable {snapshot.run_id} {snapshot.history_event_id}"
+            first[key] = Finding(
+                check=Check.VIEW,
+                message=f"{snapshot.what} is not a readable PetitionState: {error}",
+                run_id=snapshot.run_id or None,
+                history_event_id=snapshot.history_event_id or None,
+            )
+            continue
+        at = folded.states_at.get(shown.seq)
+        if at is None:
+            ahead += 1
+            continue
+        # The workflow is the witness here: what it showed is expected, the log's fold is found.
+        for path, expected, found in differences(shown.model_dump(mode="json"), at.model_dump(mode="json")):
+            field = f"state.{path}"
+            if field in first:
+                repeats[field] = repeats.get(field, 0) + 1
+                continue
+            first[field] = Finding(
+                check=Check.VIEW,
+                seq=shown.seq,
+                field=field,
+                message=f"the event log folds to another {field} at seq {shown.seq} than {snapshot.what}",
+                expected=expected,
+                found=found,
+                run_id=snapshot.run_id or None,
+                history_event_id=snapshot.history_event_id or None,
+            )
+    if ahead:
+        notes.append(
+            f"{ahead} state(s) the workflow showed are past the event log's seq {folded.folded_to}"
+            " (events not sent yet, or a fold that stopped short): not compared"
+        )
+    findings = [
+        f
+        if field not in repeats
+        else f.model_copy(update={"message": f"{f.message} (and in {repeats[field]} later states)"})
+        for field, f in first.items()
+    ]
+    return findings, notes
+
+
+def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[Finding]:
+    """The ``petitions`` row against the row the fold gives, column by column."""
+    expected = folded.read_model
+    if expected is None and stored is None:
+        return []
+    if expected is None or stored is None:
+        return [
+            Finding(
+                check=Check.READ_MODEL,
+                message="the petitions row is missing"
+                if stored is None
+                else "a petitions row without events",
+                expected=None if expected is None else expected.get("petition_id"),
+                found=None if stored is None else stored.get("petition_id"),
+            )
+        ]
+    return [
+        Finding(
+            check=Check.READ_MODEL,
+            seq=folded.folded_to,
+            field=path,
+            message=f"petitions row: {path} differs from the fold of the event log",
+            expected=want,
+            found=got,
+        )
+        for path, want, got in differences(expected, stored)
+    ]
