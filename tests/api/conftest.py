@@ -49,13 +49,17 @@ class Api:
         return {"X-API-Key": self.service_key}
 
     async def events(self, petition_id: str) -> list[str]:
-        rows = await self.pool.fetch("SELECT type FROM events WHERE petition_id = $1 ORDER BY seq", petition_id)
+        rows = await self.pool.fetch(
+            "SELECT type FROM events WHERE petition_id = $1 ORDER BY seq", petition_id
+        )
         return [r["type"] for r in rows]
 
     async def stored(self, petition_id: str, seq: int) -> None:
         """Wait until the read model holds ``petition_id`` up to event ``seq``."""
         for _ in range(400):
-            last = await self.pool.fetchval("SELECT last_seq FROM petitions WHERE petition_id = $1", petition_id)
+            last = await self.pool.fetchval(
+                "SELECT last_seq FROM petitions WHERE petition_id = $1", petition_id
+            )
             if last is not None and last >= seq:
                 return
             await asyncio.sleep(0.025)
@@ -96,6 +100,8 @@ async def api(env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Api
     key = await auth.issue_api_key(pool, "hotline")
     async with (
         worker.build_worker(env.client, pool, task_queue=task_queue),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
+        ) as http,
     ):
         yield Api(http=http, env=env, pool=pool, service_key=key)

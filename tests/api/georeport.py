@@ -18,7 +18,16 @@ W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+
 
 SERVICE = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
 SERVICE_TYPES = {"realtime", "batch", "blackbox"}
-ATTRIBUTE = {"variable", "code", "datatype", "required", "datatype_description", "order", "description", "values"}
+ATTRIBUTE = {
+    "variable",
+    "code",
+    "datatype",
+    "required",
+    "datatype_description",
+    "order",
+    "description",
+    "values",
+}
 DATATYPES = {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
 REQUEST = {
     "service_request_id",
@@ -138,7 +147,13 @@ def _definition(item: dict[str, Any], where: str) -> None:
     _require(len(orders) == len(set(orders)), f"{where}: attribute orders must be unique")
 
 
-ITEM_CHECKS = {"services": _service, "requests": _request, "created": _created, "token": _token, "errors": _error}
+ITEM_CHECKS = {
+    "services": _service,
+    "requests": _request,
+    "created": _created,
+    "token": _token,
+    "errors": _error,
+}
 
 
 def _xml_items(element: ElementTree.Element) -> dict[str, Any]:

@@ -47,7 +47,11 @@ async def test_unknown_fields_are_named_and_file_nothing(api: Api) -> None:
             "code": "invalid_request",
             "reason": "invalid: body.petitioner.nickname, body.priority",
             "fields": [
-                {"location": "body", "path": "petitioner.nickname", "reason": "Extra inputs are not permitted"},
+                {
+                    "location": "body",
+                    "path": "petitioner.nickname",
+                    "reason": "Extra inputs are not permitted",
+                },
                 {"location": "body", "path": "priority", "reason": "Extra inputs are not permitted"},
             ],
         }
@@ -107,7 +111,9 @@ async def test_a_bad_action_body_changes_nothing(api: Api) -> None:
     await api.stored("b-6", 2)
 
     response = await api.http.post(
-        "/v1/petitions/b-6/actions/assess", json={"decision": "maybe", "common_issue": "often"}, headers=village
+        "/v1/petitions/b-6/actions/assess",
+        json={"decision": "maybe", "common_issue": "often"},
+        headers=village,
     )
 
     assert response.status_code == 422

@@ -47,7 +47,9 @@ async def test_filing_needs_a_service_key(api: Api) -> None:
     wrong = await api.http.post("/v1/petitions", json=_filing("n-2"), headers={"X-API-Key": "guessed"})
 
     assert (missing.status_code, wrong.status_code) == (401, 401)
-    assert missing.json() == {"error": {"code": "unauthenticated", "reason": "an X-API-Key header is required"}}
+    assert missing.json() == {
+        "error": {"code": "unauthenticated", "reason": "an X-API-Key header is required"}
+    }
     assert wrong.json()["error"] == {"code": "unauthenticated", "reason": "the API key is unknown or revoked"}
     assert missing.headers["www-authenticate"] == 'ApiKey realm="petitionflow", header="X-API-Key"'
     assert not await api.exists("n-2")
@@ -176,7 +178,9 @@ async def test_the_whole_loop_with_a_rating_from_the_service_and_the_public_boar
         headers=api.service,
     )
     official_cannot_rate = await api.http.post(
-        "/v1/petitions/n-7/actions/rate", json={"petitioner_id": "hh-0042", "rating": "satisfied"}, headers=village
+        "/v1/petitions/n-7/actions/rate",
+        json={"petitioner_id": "hh-0042", "rating": "satisfied"},
+        headers=village,
     )
     rated = await api.http.post(
         "/v1/petitions/n-7/actions/rate",
