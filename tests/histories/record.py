@@ -1,0 +1,103 @@
+"""Re-record the golden histories: ``.venv/bin/python -m tests.histories.record [NAME ...]``.
+
+Runs each scenario of ``scenarios.py`` with the real workflow and the real event-log activity on
+Temporal's time-skipping server and an embedded PostgreSQL, then saves the petition's audit export
+(every run's history, the stored events with their hashes) as ``tests/histories/<name>.json``. Each
+file is verified offline before it is written. See ``docs/changing-workflows.md`` for when to do it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import worker
+from petitionflow.audit import export, verify_export, write_export
+from petitionflow.binaries import temporal_test_server
+from petitionflow.client import PetitionClient
+from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from store.migrate import migrate
+from tests.histories.scenarios import SCENARIOS
+from workflows import search
+
+HERE = Path(__file__).parent
+
+
+@asynccontextmanager
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own, with the petition search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
+    )
+    async with env:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
+                },
+            )
+        )
+        yield env
+
+
+async def settle(petitions: PetitionClient, pool: asyncpg.Pool, petition_id: str) -> None:
+    """Wait until the event log holds every event of the workflow's view."""
+    for _ in range(400):
+        seq = (await petitions.view(petition_id)).seq
+        if (
+            await pool.fetchval(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE petition_id = $1", petition_id
+            )
+            == seq
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the event log of {petition_id} never caught up with the workflow")
+
+
+async def record(names: Sequence[str], out_dir: Path = HERE) -> list[Path]:
+    written = []
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "data", port=free_port()) as pg:
+        pg.create_database("golden")
+        async with asyncpg.create_pool(pg.url("golden"), min_size=1, max_size=8) as pool:
+            await migrate(pool)
+            for name in names:
+                async with time_skipping() as env:
+                    task_queue = str(uuid.uuid4())
+                    petitions = PetitionClient(env.client, task_queue=task_queue)
+                    async with worker.build_worker(env.client, pool, task_queue=task_queue):
+                        petition_id = await SCENARIOS[name](env, petitions)
+                        await settle(petitions, pool, petition_id)
+                        exported = await export(env.client, pool, petition_id)
+                report = await verify_export(exported)
+                if not report.ok:
+                    raise RuntimeError(f"{name} does not verify: {report.findings}")
+                path = out_dir / f"{name}.json"
+                write_export(exported, path)
+                written.append(path)
+                print(f"{path}: {len(exported.runs)} run(s), {len(exported.events)} event(s)")
+    return written
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(SCENARIOS)
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
+    asyncio.run(record(names))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Representative petitions, driven through the real workflow: the golden histories are their records.
+
+Each scenario files one petition and acts on it through ``PetitionClient`` while the time-skipping
+server moves the clock. ``record.py`` runs them all and saves each as an audit export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from petitionflow.client import PetitionClient
+from schemas.commands import (
+    AcknowledgeInput,
+    AssessInput,
+    ProvideInfoInput,
+    RateInput,
+    RecordReturnVisitInput,
+    ResolveInput,
+)
+from schemas.common import AssessmentDecision, Outcome, Rating, Tier
+from tests.factories import contact_cadre, filing, official, petitioner
+
+DAY = timedelta(days=1)
+Scenario = Callable[[WorkflowEnvironment, PetitionClient], Awaitable[str]]
+"""Runs one petition; returns its id."""
+
+
+async def _resolve(
+    petitions: PetitionClient, petition_id: str, tier: Tier, *, acknowledge: bool = True
+) -> None:
+    actor = official(tier)
+    if acknowledge:
+        await petitions.act(petition_id, AcknowledgeInput(actor=actor, note="Called the household."))
+    await petitions.act(petition_id, AssessInput(actor=actor, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        petition_id,
+        ResolveInput(
+            actor=actor, outcome=Outcome.RESOLVED, public_summary=f"The {tier.value} rebuilt the bridge."
+        ),
+    )
+
+
+async def happy_path(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Filed, answered at the village, rated satisfied, the return visit finds the fix held: finished."""
+    await petitions.file(filing("golden-happy"))
+    await _resolve(petitions, "golden-happy", Tier.VILLAGE)
+    await petitions.act("golden-happy", RateInput(actor=petitioner(), rating=Rating.SATISFIED))
+    await env.sleep(30 * DAY + timedelta(hours=1))
+    await petitions.act(
+        "golden-happy", RecordReturnVisitInput(actor=contact_cadre(), held=True, note="It holds.")
+    )
+    await petitions.handle("golden-happy").result()
+    return "golden-happy"
+
+
+async def escalation_to_city(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Nobody answers: reminders, missed deadlines, automatic escalation village → city, overdue there."""
+    await petitions.file(filing("golden-climb"))
+    await env.sleep(9 * DAY + timedelta(hours=1))
+    await env.sleep(2 * DAY)  # overdue at the city: reminded once a day
+    return "golden-climb"
+
+
+async def dissatisfied_reopen_escalate(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Dissatisfied once: reopened at the village; dissatisfied again: up to the township, answered there."""
+    await petitions.file(filing("golden-loop"))
+    await _resolve(petitions, "golden-loop", Tier.VILLAGE)
+    await petitions.act("golden-loop", RateInput(actor=petitioner(), rating=Rating.DISSATISFIED))
+    village = official(Tier.VILLAGE)
+    await petitions.act("golden-loop", AssessInput(actor=village, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        "golden-loop",
+        ResolveInput(actor=village, outcome=Outcome.NOT_FEASIBLE, public_summary="No budget this year."),
+    )
+    await petitions.act("golden-loop", RateInput(actor=petitioner(), rating=Rating.DISSATISFIED))
+    await _resolve(petitions, "golden-loop", Tier.TOWNSHIP)
+    await petitions.act("golden-loop", RateInput(actor=petitioner(), rating=Rating.BASICALLY_SATISFIED))
+    return "golden-loop"
+
+
+async def failed_return_visit(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Closed satisfied, but the return visit finds the fix failed: reopened, resolved again."""
+    await petitions.file(filing("golden-relapse"))
+    await _resolve(petitions, "golden-relapse", Tier.VILLAGE)
+    await petitions.act("golden-relapse", RateInput(actor=petitioner(), rating=Rating.SATISFIED))
+    await petitions.act(
+        "golden-relapse", RecordReturnVisitInput(actor=contact_cadre(), held=False, note="Cracked again.")
+    )
+    await _resolve(petitions, "golden-relapse", Tier.VILLAGE, acknowledge=False)
+    await petitions.act("golden-relapse", RateInput(actor=petitioner(), rating=Rating.SATISFIED))
+    return "golden-relapse"
+
+
+async def info_pause(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """The village asks the petitioner; the resolve clock stops for ten days, then runs on."""
+    await petitions.file(filing("golden-pause"))
+    village = official(Tier.VILLAGE)
+    await petitions.act("golden-pause", AcknowledgeInput(actor=village))
+    await petitions.act(
+        "golden-pause",
+        AssessInput(actor=village, decision=AssessmentDecision.NEEDS_INFO, reason="Which bridge exactly?"),
+    )
+    await env.sleep(10 * DAY)
+    await petitions.act("golden-pause", ProvideInfoInput(actor=petitioner(), info="The one by the school."))
+    await petitions.act("golden-pause", AssessInput(actor=village, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        "golden-pause",
+        ResolveInput(actor=village, outcome=Outcome.RESOLVED, public_summary="Bridge by the school rebuilt."),
+    )
+    return "golden-pause"
+
+
+async def continue_as_new(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """A long petition (history_limit=50): five failed fixes; its history spans several runs."""
+    await petitions.file(filing("golden-long"), history_limit=50)
+    await _resolve(petitions, "golden-long", Tier.VILLAGE)
+    village = official(Tier.VILLAGE)
+    for round_ in range(5):
+        await petitions.act("golden-long", RateInput(actor=petitioner(), rating=Rating.SATISFIED))
+        await petitions.act("golden-long", RecordReturnVisitInput(actor=contact_cadre(), held=False))
+        await petitions.act("golden-long", AssessInput(actor=village, decision=AssessmentDecision.ACCEPT))
+        await petitions.act(
+            "golden-long",
+            ResolveInput(
+                actor=village, outcome=Outcome.RESOLVED, public_summary=f"Fixed again ({round_ + 2})."
+            ),
+        )
+    return "golden-long"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "happy-path": happy_path,
+    "escalation-to-city": escalation_to_city,
+    "dissatisfied-reopen-escalate": dissatisfied_reopen_escalate,
+    "failed-return-visit": failed_return_visit,
+    "info-pause": info_pause,
+    "continue-as-new": continue_as_new,
+}
+"""File name (without ``.json``) → scenario."""

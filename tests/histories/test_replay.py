@@ -1,0 +1,35 @@
+"""Every golden history replays against today's workflow code: a change that would break running
+petitions fails here, before it lands (see docs/changing-workflows.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from petitionflow.audit import read_export
+from petitionflow.audit.exporting import histories
+from tests.histories.scenarios import SCENARIOS
+from workflows.petition import PetitionWorkflow
+
+HERE = Path(__file__).parent
+GOLDEN = sorted(HERE.glob("*.json"))
+
+
+def test_every_scenario_has_a_golden_history() -> None:
+    assert sorted(p.stem for p in GOLDEN) == sorted(SCENARIOS)
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
+async def test_golden_history_replays_against_todays_code(path: Path) -> None:
+    runs = histories(read_export(path))
+    replayer = Replayer(workflows=[PetitionWorkflow], data_converter=pydantic_data_converter)
+    for history in runs:
+        # Raises NondeterminismError (naming the history event) when the code no longer fits.
+        await replayer.replay_workflow(history)
+    if path.stem == "continue-as-new":
+        assert len(runs) > 1, "the petition should span several runs"
+    else:
+        assert len(runs) == 1
