@@ -450,6 +450,19 @@ def compare_history(
                     history_event_id=envelope.history_event_id,
                 )
             )
+    for seq, envelope in sorted(sent.items()):
+        try:
+            upcasting.parse_event(envelope.event)
+        except (ValidationError, ValueError) as error:
+            findings.append(
+                Finding(
+                    check=Check.HISTORY,
+                    seq=seq,
+                    message=f"seq {seq} as the workflow sent it does not parse: {error}",
+                    run_id=envelope.run_id,
+                    history_event_id=envelope.history_event_id,
+                )
+            )
     stored = {row.seq: row for row in rows}
     pending = 0
     for seq in sorted(sent.keys() | stored.keys()):
