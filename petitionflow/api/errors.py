@@ -13,8 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.common import RefusalCode
 
-OPEN311_PREFIX = "/open311/"
-
 REFUSAL_STATUS: dict[RefusalCode, int] = {
     RefusalCode.NOT_AN_OFFICIAL: 403,
     RefusalCode.WRONG_TIER: 403,

@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import xml
 from petitionflow.api.deps import AppServices
@@ -326,8 +327,10 @@ async def _state(app: AppServices, petition_id: str) -> PetitionState | None:
         return row.state
     try:
         return await app.petitions.view(petition_id)
-    except Exception:  # not filed (NOT_FOUND), or an id Temporal refuses: both are "not found" here
-        return None
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            return None  # never filed, or not even a valid id
+        raise
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
