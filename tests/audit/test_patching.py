@@ -1,0 +1,69 @@
+"""A change behind ``workflow.patched`` replays the histories recorded before it and after it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+from temporalio.workflow import NondeterminismError
+
+from petitionflow.audit import read_export
+from petitionflow.audit.exporting import histories
+from petitionflow.client import PetitionClient
+from schemas.commands import AcknowledgeInput
+from schemas.common import Tier
+from tests.audit.variants import PATCH_ID, ChangedPetitionWorkflow, PatchedPetitionWorkflow
+from tests.factories import filing, official
+from tests.workflows.conftest import FakeEventLog
+from workflows.petition import PetitionWorkflow
+
+GOLDEN = Path(__file__).parents[1] / "histories"
+
+
+def _replayer(workflow: type) -> Replayer:
+    return Replayer(workflows=[workflow], data_converter=pydantic_data_converter)
+
+
+async def _record_with_the_patch(env: WorkflowEnvironment) -> WorkflowHistory:
+    """A petition started on the patched code: its history carries the patch marker."""
+    task_queue = str(uuid.uuid4())
+    log = FakeEventLog()
+    petitions = PetitionClient(env.client, task_queue=task_queue)
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[PatchedPetitionWorkflow],
+        activities=[log.append_events, log.record_petitioner],
+    ):
+        await petitions.file(filing("patched"))
+        await petitions.act("patched", AcknowledgeInput(actor=official(Tier.VILLAGE)))
+        return await petitions.handle("patched").fetch_history()
+
+
+async def test_the_patched_code_replays_old_and_new_histories(env: WorkflowEnvironment) -> None:
+    old = histories(read_export(GOLDEN / "happy-path.json"))
+    new = await _record_with_the_patch(env)
+    markers = [e for e in new.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 1
+    marker = markers[0].marker_recorded_event_attributes
+    assert (marker.marker_name, marker.details["patch-data"].payloads[0].data) == (
+        "core_patch",
+        f'{{"id":"{PATCH_ID}","deprecated":false}}'.encode(),
+    )
+
+    patched = _replayer(PatchedPetitionWorkflow)
+    for history in [*old, new]:
+        await patched.replay_workflow(history)  # both paths replay: old histories skip the change
+
+    # Without the patch the same change breaks every petition already running ...
+    with pytest.raises(NondeterminismError):
+        await _replayer(ChangedPetitionWorkflow).replay_workflow(old[0])
+    # ... and once a petition ran the new path, the old code cannot carry it: do not roll back.
+    with pytest.raises(NondeterminismError):
+        await _replayer(PetitionWorkflow).replay_workflow(new)
