@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -66,9 +69,13 @@ def dev(
 
 async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
     async with stack.running() as endpoints:
-        _print_endpoints(endpoints, api_port)
         await _serve(
-            endpoints.temporal_address, endpoints.database_url, settings, file_demo=demo, api_port=api_port
+            endpoints.temporal_address,
+            endpoints.database_url,
+            settings,
+            file_demo=demo,
+            api_port=api_port,
+            on_ready=lambda: _print_endpoints(endpoints, api_port),
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
@@ -90,6 +97,7 @@ async def _serve(
     *,
     file_demo: bool = False,
     api_port: int | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run a worker (and the HTTP API on ``api_port``) until SIGINT or SIGTERM, then stop gracefully."""
     import worker  # the top-level wiring module
@@ -115,6 +123,9 @@ async def _serve(
 
                 app_ = create_app(temporal_client=client, pool=pool, task_queue=settings.task_queue)
                 api = asyncio.create_task(serve(app_, port=api_port))
+                await _accepting(api_port, api)
+            if on_ready is not None:
+                on_ready()
             if file_demo:
                 from petitionflow.client import PetitionClient
                 from petitionflow.demo import file_demo as demo_petitions
@@ -132,6 +143,23 @@ async def _serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
             console.print("stopping ...")
+
+
+async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 30) -> None:
+    """Return once ``port`` accepts connections; raise if ``server`` ends first or time runs out."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not server.done():
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise OSError(f"the HTTP API did not start on port {port}") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    server.result()
 
 
 @app.command("worker")
@@ -206,8 +234,20 @@ def rebuild_read_models() -> None:
 
 
 def main() -> None:
-    with contextlib.suppress(KeyboardInterrupt):
+    """The console script: run the command, then leave without interpreter finalisation."""
+    try:
         app()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except KeyboardInterrupt:
+        code = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every command has closed its pools and servers by now. The Temporal client's native threads
+    # can abort CPython's finalisation of a short-lived process (temporalio/sdk-python#300), which
+    # would turn a finished command into a crash: skip finalisation.
+    os._exit(code)
 
 
 if __name__ == "__main__":

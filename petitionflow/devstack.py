@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 import socket
 import subprocess
@@ -46,6 +47,23 @@ def check_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
                 f"port {port} ({what}) is already in use on {host}: stop what holds it, or choose "
                 f"another port"
             ) from None
+
+
+def unused_port(low: int = 20_000, high: int = 32_000) -> int:
+    """A free port below Linux's ephemeral range (32768 and up).
+
+    The Temporal dev server binds its internal services to ports the OS hands out from the
+    ephemeral range; a frontend port taken from that range can be handed out again before the
+    frontend binds it, and the server then dies. Ports chosen here cannot collide that way.
+    """
+    for _ in range(200):
+        port = random.randint(low, high)
+        try:
+            check_port_free(port, "probe")
+        except PortTaken:
+            continue
+        return port
+    raise PortTaken(f"no free port between {low} and {high}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from petitionflow.embedded_pg import free_port
+from petitionflow.devstack import unused_port
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
 
@@ -37,6 +37,16 @@ class DevStack:
             "PETITIONFLOW_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/petitionflow",
         }
 
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    def secret(self, *args: str) -> str:
+        """Run a CLI command that prints a new token or key as its last line; return it."""
+        done = self.cli(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
     def start(self, *extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONFLOW_")}
         self.output = self.data_dir.parent / f"dev-{time.monotonic_ns()}.log"
@@ -52,6 +62,8 @@ class DevStack:
                 str(self.ports["ui"]),
                 "--postgres-port",
                 str(self.ports["postgres"]),
+                "--port",
+                str(self.ports["api"]),
                 *extra,
             ],
             stdout=self.output.open("w"),
@@ -85,7 +97,7 @@ class DevStack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    ports = {"temporal": free_port(), "ui": free_port(), "postgres": free_port()}
+    ports = {"temporal": unused_port(), "ui": unused_port(), "postgres": unused_port(), "api": unused_port()}
     running = DevStack(tmp_path_factory.mktemp("e2e") / "data", ports)
     running.start("--no-ui")
     yield running

@@ -15,8 +15,8 @@ import pytest
 
 import worker as wiring
 from petitionflow.client import PetitionClient
-from petitionflow.devstack import TemporalDevServer
-from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.devstack import TemporalDevServer, unused_port
+from petitionflow.embedded_pg import EmbeddedPostgres
 from store.migrate import migrate
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
@@ -59,8 +59,8 @@ class Servers:
 
 @pytest.fixture
 async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
-    postgres = EmbeddedPostgres(tmp_path / "pg", port=free_port())
-    temporal = TemporalDevServer(tmp_path / "temporal", port=free_port(), ui_port=free_port(), ui=False)
+    postgres = EmbeddedPostgres(tmp_path / "pg", port=unused_port())
+    temporal = TemporalDevServer(tmp_path / "temporal", port=unused_port(), ui_port=unused_port(), ui=False)
     postgres.start()
     postgres.create_database("petitionflow")
     temporal.start()
