@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from petitionflow import _cli_access, _cli_petitions, logs
 from petitionflow._cli_support import EXIT_BAD_INPUT
+from petitionflow.audit.cli import audit_app
 from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.embedded_pg import EmbeddedPostgresError
 from petitionflow.settings import Settings
@@ -26,6 +27,7 @@ app = typer.Typer(help="petitionflow: every petition carried from filing to an a
 console = Console(stderr=True)
 _cli_petitions.register(app)
 _cli_access.register(app)
+app.add_typer(audit_app, name="audit")
 
 
 def _settings() -> Settings:

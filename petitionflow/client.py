@@ -52,6 +52,11 @@ class PetitionClient:
         self._pool = pool
         self._task_queue = task_queue
 
+    @property
+    def temporal(self) -> Client:
+        """The Temporal client underneath, for what this one does not wrap (auditing, listing)."""
+        return self._client
+
     async def file(self, filing: FilePetitionInput, *, history_limit: int | None = None) -> Filed:
         """File a petition. Idempotent by ``petition_id``: filing it again starts nothing new."""
         wid = workflow_id(filing.petition_id)
