@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from temporalio.service import RPCError, RPCStatusCode
@@ -18,7 +18,11 @@ from store import queries
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
-_AUDIT_ERRORS = {401: {"description": "No valid token"}, 403: {"description": "Not an auditor"}, 404: {}}
+_AUDIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid token"},
+    403: {"description": "Not an auditor"},
+    404: {"description": "No such petition"},
+}
 
 
 async def auditor(actor: Annotated[Actor, Depends(official)]) -> Actor:
