@@ -23,6 +23,17 @@ _TEST_SETTINGS = {
 _numbers = itertools.count(1)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The time-skipping test server does not advertise a capability that Temporal's core then warns
+    # about on every worker start; keep the core's own log to errors so test output stays readable.
+    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    quiet = TelemetryConfig(
+        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+    )
+    Runtime.set_default(Runtime(telemetry=quiet), error_if_already_set=False)
+
+
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
     """The session's PostgreSQL server, on a free port, in a temporary folder."""
