@@ -183,75 +183,152 @@ async def _write(conn: Conn, streams: list[_Stream]) -> None:
             projection.apply(envelope.seq, event)
             prev_hash = hash_
         heads.append((stream.petition_id, stream.new[-1].seq, prev_hash))
-    await conn.copy_records_to_table("events", records=event_rows, columns=EVENT_COLUMNS)
-    await conn.executemany("UPDATE streams SET last_seq = $2, last_hash = $3 WHERE petition_id = $1", heads)
-    await save_projections(conn, list(projections.values()))
+    await save_projections(conn, list(projections.values()), events=event_rows, heads=heads)
+
+
+_S_COLUMNS = ", ".join(f"s.{c} AS s_{c}" for c in STINT_COLUMNS)
+_E_COLUMNS = ", ".join(f"e.{c} AS e_{c}" for c in ECHO_COLUMNS)
+_LOAD_PROJECTIONS = (
+    f"SELECT p.petition_id, p.state::text AS state, {_S_COLUMNS}, {_E_COLUMNS} FROM petitions p"
+    " LEFT JOIN tier_stints s ON s.petition_id = p.petition_id AND s.stint_no = p.stint_no"
+    " LEFT JOIN echo_wall e ON e.petition_id = p.petition_id AND e.seq = p.resolution_seq"
+    " WHERE p.petition_id = any($1::text[])"
+)
 
 
 async def load_projections(
     conn: Conn, petition_ids: list[PetitionId]
 ) -> dict[PetitionId, PetitionProjection]:
     """The stored read models of these petitions, ready for more events (absent: not filed yet)."""
-    rows = await conn.fetch(
-        "SELECT petition_id, state::text AS state FROM petitions WHERE petition_id = any($1::text[])",
-        petition_ids,
-    )
-    projections = {
-        r["petition_id"]: PetitionProjection(state=PetitionState.model_validate_json(r["state"]))
-        for r in rows
-    }
-    if not projections:
-        return projections
-    present = list(projections)
-    stint_rows = await conn.fetch(
-        f"SELECT {', '.join('s.' + c for c in STINT_COLUMNS)} FROM tier_stints s"
-        " JOIN petitions p ON p.petition_id = s.petition_id AND p.stint_no = s.stint_no"
-        " WHERE p.petition_id = any($1::text[])",
-        present,
-    )
-    for r in stint_rows:
-        projections[r["petition_id"]].stint = Stint(**dict(r))
-    echo_rows = await conn.fetch(
-        f"SELECT {', '.join('e.' + c for c in ECHO_COLUMNS)} FROM echo_wall e"
-        " JOIN petitions p ON p.petition_id = e.petition_id AND p.resolution_seq = e.seq"
-        " WHERE p.petition_id = any($1::text[])",
-        present,
-    )
-    for r in echo_rows:
-        projections[r["petition_id"]].echo = EchoEntry(**dict(r))
+    projections: dict[PetitionId, PetitionProjection] = {}
+    for r in await conn.fetch(_LOAD_PROJECTIONS, petition_ids):
+        projection = PetitionProjection(state=PetitionState.model_validate_json(r["state"]))
+        if r["s_petition_id"] is not None:
+            projection.stint = Stint(*(r[f"s_{c}"] for c in STINT_COLUMNS))
+        if r["e_petition_id"] is not None:
+            projection.echo = EchoEntry(*(r[f"e_{c}"] for c in ECHO_COLUMNS))
+        projections[r["petition_id"]] = projection
     return projections
 
 
-def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+_SQL_TYPES = {
+    "petition_id": "text",
+    "seq": "int",
+    "type": "text",
+    "version": "int",
+    "at": "timestamptz",
+    "actor": "jsonb",
+    "body": "jsonb",
+    "prev_hash": "bytea",
+    "hash": "bytea",
+    "common_issue": "boolean",
+    "overdue": "boolean",
+    "filed_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "current_deadline": "timestamptz",
+    "finished": "boolean",
+    "last_seq": "int",
+    "stint_no": "int",
+    "resolution_seq": "int",
+    "state": "jsonb",
+    "entered_at": "timestamptz",
+    "respond_by": "timestamptz",
+    "responded_at": "timestamptz",
+    "responded_on_time": "boolean",
+    "resolved_at": "timestamptz",
+    "resolved_on_time": "boolean",
+    "escalated": "boolean",
+    "escalated_automatically": "boolean",
+    "deadlines_missed": "int",
+    "reopened": "int",
+    "days_to_resolve": "float8",
+    "on_time": "boolean",
+    "payload": "jsonb",
+}
+"""The PostgreSQL type of every read-model and event column not of type text."""
+
+_HEAD_COLUMNS = ("petition_id", "last_seq", "last_hash")
+
+
+class _Statement:
+    """Builds one SQL statement whose parts each take their rows as one array parameter per column."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params = 0
+
+    def rows(self, columns: Sequence[str], types: Sequence[str] | None = None) -> str:
+        """``unnest`` of the next parameters, one array per column, with an ``ord`` column."""
+        arrays = ", ".join(
+            f"${self.params + i + 1}::{t}[]"
+            for i, t in enumerate(types or [_SQL_TYPES.get(c, "text") for c in columns])
+        )
+        self.params += len(columns)
+        return f"unnest({arrays}) WITH ORDINALITY AS r({', '.join(columns)}, ord)"
+
+    def insert(self, table: str, columns: Sequence[str], conflict: str) -> None:
+        self.parts.append(
+            f"_{table} AS (INSERT INTO {table} ({', '.join(columns)})"
+            f" SELECT {', '.join(columns)} FROM {self.rows(columns)} ORDER BY ord {conflict})"
+        )
+
+    def upsert(self, table: str, columns: Sequence[str], key: Sequence[str]) -> None:
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+        self.insert(table, columns, f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+    def sql(self) -> str:
+        return f"WITH {', '.join(self.parts)} SELECT 1"
+
+
+def _save_statement() -> str:
+    statement = _Statement()
+    statement.insert("events", EVENT_COLUMNS, "")
+    statement.parts.append(
+        f"_streams AS (UPDATE streams s SET last_seq = r.last_seq, last_hash = r.last_hash"
+        f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea'))}"
+        " WHERE s.petition_id = r.petition_id)"
     )
+    statement.upsert("petitions", PETITION_COLUMNS, ("petition_id",))
+    statement.upsert("tier_stints", STINT_COLUMNS, ("petition_id", "stint_no"))
+    statement.upsert("echo_wall", ECHO_COLUMNS, ("petition_id", "seq"))
+    statement.insert(
+        "notifications",
+        NOTIFICATION_COLUMNS,
+        "ON CONFLICT (petition_id, seq, recipient_role, recipient_id) DO NOTHING",
+    )
+    return statement.sql()
 
 
-_UPSERT_PETITION = _upsert("petitions", PETITION_COLUMNS, ("petition_id",))
-_UPSERT_STINT = _upsert("tier_stints", STINT_COLUMNS, ("petition_id", "stint_no"))
-_UPSERT_ECHO = _upsert("echo_wall", ECHO_COLUMNS, ("petition_id", "seq"))
-_INSERT_NOTIFICATION = (
-    f"INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6)"
-    " ON CONFLICT (petition_id, seq, recipient_role, recipient_id) DO NOTHING"
-)
+_SAVE = _save_statement()
 
 
-async def save_projections(conn: Conn, projections: list[PetitionProjection]) -> None:
-    """Write what changed in ``projections`` (upserts: the rows may or may not exist yet)."""
-    await conn.executemany(_UPSERT_PETITION, [p.petition_record() for p in projections])
+def _columns(records: Sequence[Record], width: int) -> list[Sequence[Any]]:
+    """Rows as one sequence per column (what ``unnest`` takes)."""
+    return list(zip(*records, strict=True)) if records else [()] * width
+
+
+async def save_projections(
+    conn: Conn,
+    projections: list[PetitionProjection],
+    *,
+    events: Sequence[Record] = (),
+    heads: Sequence[Record] = (),
+) -> None:
+    """Write ``events`` (rows of ``EVENT_COLUMNS``), the new stream ``heads`` (petition_id, last_seq,
+    last_hash) and what changed in ``projections`` (upserts: the rows may or may not exist yet),
+    in one statement: one round trip however many petitions and tables it touches."""
     stints = [r for p in projections for r in p.stint_records()]
-    if stints:
-        await conn.executemany(_UPSERT_STINT, stints)
     echoes = [r for p in projections for r in p.echo_records()]
-    if echoes:
-        await conn.executemany(_UPSERT_ECHO, echoes)
     notifications = [r for p in projections for r in p.notifications]
-    if notifications:
-        await conn.executemany(_INSERT_NOTIFICATION, notifications)
+    await conn.execute(
+        _SAVE,
+        *_columns(events, len(EVENT_COLUMNS)),
+        *_columns(heads, len(_HEAD_COLUMNS)),
+        *_columns([p.petition_record() for p in projections], len(PETITION_COLUMNS)),
+        *_columns(stints, len(STINT_COLUMNS)),
+        *_columns(echoes, len(ECHO_COLUMNS)),
+        *_columns(notifications, len(NOTIFICATION_COLUMNS)),
+    )
 
 
 # --------------------------------------------------------------------------------------- reading
