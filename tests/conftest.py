@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.testing import time_skipping
 
 TEMPLATE = "petitionflow_template"
 """A migrated database that each test's database is copied from (faster than migrating each time)."""
@@ -32,6 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
         logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
     )
     Runtime.set_default(Runtime(telemetry=quiet), error_if_already_set=False)
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping Temporal server of the test's own: its clock is shared with no other test."""
+    async with time_skipping() as environment:
+        yield environment
 
 
 @pytest.fixture(scope="session")

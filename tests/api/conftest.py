@@ -11,20 +11,15 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import worker
 from petitionflow.api import create_app
-from petitionflow.binaries import temporal_test_server
 from schemas.common import Actor, Tier
 from schemas.workflow import workflow_id
 from store import auth
 from tests.factories import official
-from workflows import search
 
 
 @dataclass
@@ -73,24 +68,6 @@ class Api:
             assert err.status == RPCStatusCode.NOT_FOUND, err
             return False
         return True
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()),
-        data_converter=pydantic_data_converter,
-    )
-    async with environment:
-        await environment.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=environment.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
-                },
-            )
-        )
-        yield environment
 
 
 @pytest.fixture

@@ -51,6 +51,10 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
         "/v1/echo-wall",
         "/v1/figures",
         *(f"/v1/petitions/{{petition_id}}/actions/{verb}" for verb in ACTION_TYPES),
+        *(
+            f"/v1/audit/petitions/{{petition_id}}/{what}"
+            for what in ("export", "verify", "timeline", "state")
+        ),
     }
     assess = paths["/v1/petitions/{petition_id}/actions/assess"]["post"]
     assert assess["tags"] == ["actions"]

@@ -16,9 +16,8 @@ from petitionflow.client import PetitionClient
 from schemas.commands import AcknowledgeInput, AssessInput, RateInput, ResolveInput
 from schemas.common import AssessmentDecision, Outcome, Rating, Tier
 from tests.factories import filing, official, petitioner
-from tests.workflows.conftest import env
 
-__all__ = ["AuditStack", "env", "happy_petition", "settled"]
+__all__ = ["AuditStack", "happy_petition", "settled"]
 
 
 @dataclass

@@ -41,7 +41,7 @@ async def test_a_petition_over_several_runs_exports_replays_and_verifies_as_one(
 ) -> None:
     seq = await _long_petition(audit_stack, "long")
     exported = await export(audit_stack.env.client, audit_stack.pool, "long")
-    assert len(exported.runs) >= 3
+    assert len(exported.runs) >= 2  # how many depends on how events batch; two already spans runs
     assert [e.seq for e in exported.events] == list(range(1, seq + 1))
     # Each run reads back with WorkflowHistory.from_json, and the runs link up first to last.
     loaded = [WorkflowHistory.from_json(exported.workflow_id, run.history) for run in exported.runs]

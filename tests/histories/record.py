@@ -12,44 +12,20 @@ import asyncio
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 import worker
 from petitionflow.audit import export, verify_export, write_export
-from petitionflow.binaries import temporal_test_server
 from petitionflow.client import PetitionClient
 from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.testing import time_skipping
 from store.migrate import migrate
 from tests.histories.scenarios import SCENARIOS
-from workflows import search
 
 HERE = Path(__file__).parent
-
-
-@asynccontextmanager
-async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own, with the petition search attributes registered."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
-    )
-    async with env:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
-                },
-            )
-        )
-        yield env
 
 
 async def settle(petitions: PetitionClient, pool: asyncpg.Pool, petition_id: str) -> None:

@@ -8,39 +8,15 @@ from dataclasses import dataclass, field
 
 import pytest
 from temporalio import activity
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from petitionflow.binaries import temporal_test_server
 from petitionflow.client import PetitionClient
 from schemas.commands import PetitionerContact
 from schemas.events import Envelope
 from schemas.workflow import AppendEventsInput, AppendEventsResult
-from workflows import search
 from workflows.petition import PetitionWorkflow
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of the test's own: its clock is not shared with any other test."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()),
-        data_converter=pydantic_data_converter,
-    )
-    async with environment:
-        await environment.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=environment.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
-                },
-            )
-        )
-        yield environment
 
 
 @dataclass
