@@ -101,10 +101,18 @@ class Workers:
 
 
 @contextlib.asynccontextmanager
-async def dev_stack(workdir: Path) -> AsyncIterator[tuple[TemporalDevServer, str, Workers]]:
+async def dev_stack(
+    workdir: Path, *, eager_activities: bool = False
+) -> AsyncIterator[tuple[TemporalDevServer, str, Workers]]:
     """Temporal's dev server (SQLite file) and PostgreSQL, migrated; yields (server, database URL,
-    workers). Every process started here is stopped on the way out."""
-    temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=free_port(), ui=False)
+    workers). Every process started here is stopped on the way out.
+
+    ``eager_activities`` turns on the server's eager activity execution (off by default in the
+    dev server): an activity a workflow task schedules comes back in that task's reply, no poll."""
+    extra = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"] if eager_activities else []
+    temporal = TemporalDevServer(
+        workdir / "temporal", port=free_port(), ui_port=free_port(), ui=False, extra_args=extra
+    )
     with postgres(workdir) as url:
         await migrated(url)
         temporal.start()

@@ -38,7 +38,7 @@ from store import eventlog
 from store.rebuild import rebuild_read_models
 
 TEMPLATES = 500
-PER_PETITION_SHARE = 0.1
+PER_PETITION_SHARE = 0.02
 """The share of petitions appended one step per call; the rest go many petitions per call."""
 PER_PETITION_CONCURRENCY = 10
 """Calls in flight in the one-petition mode: a worker's default database pool size."""

@@ -184,9 +184,11 @@ async def _timed(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
     return time.perf_counter() - started
 
 
-async def measure(n: int, concurrency: int, workdir: Path, **worker_settings: str) -> Figures:
+async def measure(
+    n: int, concurrency: int, workdir: Path, *, eager_activities: bool = False, **worker_settings: str
+) -> Figures:
     """Start the stack and both workers in ``workdir``, run the baseline, then the petitions."""
-    async with _stack.dev_stack(workdir) as (temporal, url, workers):
+    async with _stack.dev_stack(workdir, eager_activities=eager_activities) as (temporal, url, workers):
         _stack.petitionflow_worker(workers, temporal.address, url, **worker_settings)
         bare_queue = f"bare-{uuid.uuid4()}"
         workers.start(
@@ -249,11 +251,16 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="100 petitions, concurrency 20 (about 30 s)")
     parser.add_argument("-n", type=int, default=500, help="petitions (default 500)")
     parser.add_argument("--concurrency", type=int, default=50, help="petitions in flight (default 50)")
+    parser.add_argument(
+        "--eager-activities",
+        action="store_true",
+        help="turn on the server's eager activity execution (system.enableActivityEagerExecution)",
+    )
     args = parser.parse_args()
     n, concurrency = (100, 20) if args.small else (args.n, args.concurrency)
     print(_stack.machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as workdir:
-        figures = asyncio.run(measure(n, concurrency, Path(workdir)))
+        figures = asyncio.run(measure(n, concurrency, Path(workdir), eager_activities=args.eager_activities))
     for line in figures.lines():
         print(line)
 

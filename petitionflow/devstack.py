@@ -14,7 +14,7 @@ import random
 import signal
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,11 +83,15 @@ class Endpoints:
 class TemporalDevServer:
     """``temporal server start-dev`` with a SQLite file and our search attributes registered."""
 
-    def __init__(self, data_dir: Path, *, port: int, ui_port: int, ui: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, *, port: int, ui_port: int, ui: bool = True, extra_args: Sequence[str] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.ui_port = ui_port
         self.ui = ui
+        self.extra_args = tuple(extra_args)
+        """More ``temporal server start-dev`` options, e.g. ``--dynamic-config-value KEY=VALUE``."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,6 +120,7 @@ class TemporalDevServer:
         for key in search.ALL:
             kind = _SEARCH_ATTRIBUTE_TYPES[key.indexed_value_type.name]
             args += ["--search-attribute", f"{key.name}={kind}"]
+        args += self.extra_args
         log_file = (self.data_dir / "temporal.log").open("ab")
         # Its own process group, so Ctrl-C in a terminal reaches us first and we stop it in order.
         self._process = subprocess.Popen(args, stdout=log_file, stderr=log_file, start_new_session=True)
