@@ -152,6 +152,23 @@ def test_an_official_acts_with_a_token_until_it_is_revoked(stack: DevStack) -> N
     assert (bad_role.returncode, "holds no token" in bad_role.stderr) == (2, True)
 
 
+def test_a_second_stack_on_taken_ports_says_which_port_and_exits_2(stack: DevStack) -> None:
+    second = stack.cli(
+        "dev",
+        "--data-dir",
+        str(stack.data_dir.parent / "second"),
+        "--temporal-port",
+        str(stack.ports["temporal"]),
+        "--postgres-port",
+        str(stack.ports["postgres"]),
+        "--port",
+        str(stack.ports["api"]),
+        "--no-ui",
+    )
+    assert second.returncode == 2
+    assert f"port {stack.ports['api']} (HTTP API) is already in use" in " ".join(second.stderr.split())
+
+
 def test_open_petitions_and_their_timers_survive_a_restart(stack: DevStack) -> None:
     file_fast(stack, "e2e-restart", village_respond=6)
     printed = stack.stop()
