@@ -7,6 +7,8 @@ import sys
 from typing import Literal
 
 import structlog
+import temporalio.activity
+import temporalio.workflow
 
 
 def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") -> None:
@@ -29,10 +31,15 @@ def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # ExtraAdder: the fields Temporal's loggers (and workflow.logger) pass as ``extra``.
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # Temporal's workflow and activity loggers put their context (workflow id, run id …) into
+    # ``extra`` as well as into the message text: keep it as fields only.
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

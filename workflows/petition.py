@@ -9,6 +9,7 @@ event is queued and sent, in batches, to the PostgreSQL event log by an idempote
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import timedelta
 
 from temporalio import workflow
@@ -33,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.timers import Timer
     from schemas.workflow import WORKFLOW_TYPE, AppendEventsInput, PetitionInput
     from workflows import lifecycle, search
+
+_NOTEWORTHY = frozenset({"PetitionFiled", "DeadlineMissed", "Escalated", "Resolved", "Closed", "Withdrawn"})
+"""Events logged at info level; the rest at debug."""
 
 APPEND_BATCH = 500
 """At most this many events per append activity; more wait for the next one."""
@@ -194,6 +198,18 @@ class PetitionWorkflow:
         for event in events:
             self._state = lifecycle.evolve(self._state, event)
             self._unsent.append(Envelope(petition_id=self.state.petition_id, seq=self.state.seq, event=event))
+            # workflow.logger is replay-safe and adds the workflow and run ids itself.
+            workflow.logger.log(
+                logging.INFO if event.type in _NOTEWORTHY else logging.DEBUG,
+                "petition event %s",
+                event.type,
+                extra={
+                    "petition_id": self.state.petition_id,
+                    "seq": self.state.seq,
+                    "tier": self.state.tier.value,
+                    "actor": f"{event.actor.role.value}:{event.actor.id}",
+                },
+            )
         if before is None or search.updates(before) != search.updates(self.state):
             workflow.upsert_search_attributes(search.updates(self.state))
         self._woken = True

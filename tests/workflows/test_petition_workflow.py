@@ -327,3 +327,21 @@ async def test_a_long_petition_continues_as_new_and_keeps_its_state_and_sequence
     types = await logged(stack, "long", view.seq)
     assert [e.seq for e in stack.log.events["long"]] == list(range(1, view.seq + 1))
     assert types.count("PetitionFiled") == 1
+
+
+async def test_the_workflow_logs_its_noteworthy_events_with_petition_workflow_and_run(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="temporalio.workflow")
+    await stack.petitions.file(filing("logged"))
+    await stack.petitions.act(
+        "logged", EscalateInput(actor=official(Tier.VILLAGE), reason="Needs the township.")
+    )
+    await logged(stack, "logged", 2)
+    records = [r for r in caplog.records if r.getMessage().startswith("petition event")]
+    assert [(r.args, r.petition_id, r.seq, r.tier, r.actor) for r in records] == [  # type: ignore[attr-defined]
+        (("PetitionFiled",), "logged", 1, "village", "petitioner:hh-0042"),
+        (("Escalated",), "logged", 2, "township", "official:village-official"),
+    ]
+    workflow_info = records[-1].temporal_workflow  # type: ignore[attr-defined]
+    assert workflow_info["workflow_id"] == "petition-logged" and workflow_info["run_id"]
