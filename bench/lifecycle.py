@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 import worker as wiring
@@ -46,6 +47,7 @@ from schemas.commands import (
     ResolveInput,
 )
 from schemas.common import Actor, AssessmentDecision, Channel, Outcome, Rating, RegionPath, Stage, Tier
+from schemas.workflow import workflow_id
 
 REGION = RegionPath(village="v-dongshan", township="t-xiazhuang", county="c-yishui", city="x-linyi")
 OFFICIAL = Actor.official("village-official", Tier.VILLAGE, REGION.village)
@@ -65,6 +67,10 @@ class Figures:
     baseline_latencies: list[float]
     lags: list[float]
     lag_unseen: int
+    cpu: dict[str, float]
+    """CPU seconds used during a phase: ``server``/``worker`` + ``_ours``/``_baseline``."""
+    history: dict[str, tuple[int, int, int]]
+    """(history events, workflow tasks, activity tasks) of one workflow, ``ours`` and ``baseline``."""
 
     @property
     def petitions_per_s(self) -> float:
@@ -78,6 +84,9 @@ class Figures:
     def ratio(self) -> float:
         return self.petitions_per_s / self.baseline_per_s
 
+    def _per(self, key: str) -> str:
+        return f"{self.cpu[key] / self.n * 1000:.1f} ms"
+
     def lines(self) -> list[str]:
         return [
             f"petitions: {self.n}, concurrency {self.concurrency}, 5 steps each (start + 4 updates)",
@@ -87,6 +96,16 @@ class Figures:
             f"update round trip, petitions: {_stack.ms(self.ours_latencies)} (n={len(self.ours_latencies)})",
             f"update round trip, baseline: {_stack.ms(self.baseline_latencies)}"
             f" (n={len(self.baseline_latencies)})",
+            f"server CPU per petition: ours {self._per('server_ours')}, baseline"
+            f" {self._per('server_baseline')} (temporal dev server, all threads)",
+            f"worker CPU per petition: ours {self._per('worker_ours')},"
+            f" baseline {self._per('worker_baseline')}"
+            f" (one core: {self.n / self.cpu['worker_ours']:.0f} petitions/s = "
+            f"{5 * self.n / self.cpu['worker_ours']:.0f} steps/s)",
+            "history per petition: ours {} events, {} workflow tasks, {} activities;"
+            " baseline {} events, {} workflow tasks, {} activities".format(
+                *self.history["ours"], *self.history["baseline"]
+            ),
             f"read-model lag: {_stack.ms(self.lags)}, max {max(self.lags, default=0) * 1000:.1f} ms"
             f" (n={len(self.lags)}, never seen {self.lag_unseen}, resolution {LAG_POLL * 1000:.0f} ms)",
         ]
@@ -218,12 +237,24 @@ async def measure(
             lag.lags.clear()
             workers.check_alive()
 
+            pids = {
+                "server": temporal.pid,
+                "worker_ours": workers.processes[0].pid,
+                "worker_baseline": workers.processes[1].pid,
+            }
+            cpu: dict[str, float] = {}
+
             baseline_latencies: list[float] = []
+            before = {k: _stack.cpu_seconds(pid) for k, pid in pids.items()}
             baseline_seconds = await _timed(
                 n, concurrency, lambda i: bare(client, bare_queue, f"bare-{run}-{i}", baseline_latencies)
             )
+            cpu["server_baseline"] = _stack.cpu_seconds(pids["server"]) - before["server"]
+            cpu["worker_baseline"] = _stack.cpu_seconds(pids["worker_baseline"]) - before["worker_baseline"]
+
             ours_latencies: list[float] = []
             watching = asyncio.create_task(lag.run())
+            before = {k: _stack.cpu_seconds(pid) for k, pid in pids.items()}
             try:
                 ours_seconds = await _timed(
                     n, concurrency, lambda i: carry(petitions, f"bench-{run}-{i}", ours_latencies, lag)
@@ -231,7 +262,13 @@ async def measure(
                 await lag.drain()
             finally:
                 watching.cancel()
+            cpu["server_ours"] = _stack.cpu_seconds(pids["server"]) - before["server"]
+            cpu["worker_ours"] = _stack.cpu_seconds(pids["worker_ours"]) - before["worker_ours"]
             workers.check_alive()
+            history = {
+                "ours": await _history(client, workflow_id(f"bench-{run}-0")),
+                "baseline": await _history(client, f"bare-{run}-0"),
+            }
     return Figures(
         n=n,
         concurrency=concurrency,
@@ -241,6 +278,19 @@ async def measure(
         baseline_latencies=baseline_latencies,
         lags=lag.lags,
         lag_unseen=len(lag.pending),
+        cpu=cpu,
+        history=history,
+    )
+
+
+async def _history(client: Client, workflow_id: str) -> tuple[int, int, int]:
+    """(events, workflow tasks completed, activity tasks completed) in a workflow's history."""
+    events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
+    kinds = [e.event_type for e in events]
+    return (
+        len(events),
+        kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+        kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED),
     )
 
 

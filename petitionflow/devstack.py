@@ -98,6 +98,11 @@ class TemporalDevServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> None:
         check_port_free(self.port, "Temporal frontend")
         if self.ui:
