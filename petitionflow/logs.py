@@ -11,6 +11,14 @@ import temporalio.activity
 import temporalio.workflow
 
 
+def _drop_color_message(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """uvicorn passes a coloured copy of its message as an extra field: one copy is enough."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") -> None:
     """Route structlog and the standard library's logging (Temporal's own) through one renderer."""
     renderer: structlog.types.Processor = (
@@ -32,7 +40,7 @@ def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") 
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             # ExtraAdder: the fields Temporal's loggers (and workflow.logger) pass as ``extra``.
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_color_message],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
