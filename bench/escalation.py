@@ -98,7 +98,8 @@ class Figures:
             f" DeadlineMissed: {self.deadlines_missed:,}",
             f"wall: filing {self.file_seconds:.1f} s, month skipped {self.skip_seconds:.1f} s,"
             f" {per * 1000:.1f} ms per petition, {self.events / self.skip_seconds:,.0f} events/s",
-            f"extrapolated to 10,000 petitions: {per * 10_000:.0f} s",
+            f"extrapolated to 10,000 petitions, linearly: {per * 10_000:.0f} s (a lower bound: on the"
+            " time-skipping server the cost per petition grows with the number of petitions)",
             f"peak memory, bench process (worker, cache, client, in-memory log; ru_maxrss):"
             f" {self.worker_maxrss_mib:.0f} MiB",
             f"peak memory, time-skipping test server (VmHWM): {self.server_peak_mib:.0f} MiB",
