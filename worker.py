@@ -10,6 +10,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.eventlog import EventLogActivities
 from petitionflow import logs
@@ -20,6 +21,11 @@ from workflows.petition import PetitionWorkflow
 async def connect(address: str, namespace: str = "default") -> Client:
     """A Temporal client that speaks the project's pydantic contracts."""
     return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+PASSED_THROUGH = ("schemas", "workflows.lifecycle", "workflows.search")
+"""Pure, deterministic modules the workflow sandbox shares instead of re-importing them for every new
+workflow instance (re-executing ``lifecycle`` was ~8 % of the worker's CPU under load)."""
 
 
 def build_worker(
@@ -40,6 +46,9 @@ def build_worker(
         activities=[eventlog.append_events, eventlog.record_petitioner, *extra_activities],
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=max_concurrent_activities,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+        ),
     )
 
 
