@@ -17,8 +17,8 @@ from pathlib import Path
 
 import asyncpg
 
-from petitionflow.devstack import TemporalDevServer
-from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.devstack import TemporalDevServer, unused_port
+from petitionflow.embedded_pg import EmbeddedPostgres
 from store.migrate import migrate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def mean(values: Sequence[float]) -> float:
 @contextlib.contextmanager
 def postgres(workdir: Path) -> Iterator[str]:
     """An embedded PostgreSQL with its default (durable) settings and a migrated database; its URL."""
-    server = EmbeddedPostgres(workdir / "pg", port=free_port())
+    server = EmbeddedPostgres(workdir / "pg", port=unused_port())
     with server:
         server.create_database(DATABASE)
         yield server.url(DATABASE)
@@ -111,7 +111,7 @@ async def dev_stack(
     dev server): an activity a workflow task schedules comes back in that task's reply, no poll."""
     extra = ["--dynamic-config-value", "system.enableActivityEagerExecution=true"] if eager_activities else []
     temporal = TemporalDevServer(
-        workdir / "temporal", port=free_port(), ui_port=free_port(), ui=False, extra_args=extra
+        workdir / "temporal", port=unused_port(), ui_port=unused_port(), ui=False, extra_args=extra
     )
     with postgres(workdir) as url:
         await migrated(url)
