@@ -12,7 +12,8 @@ from pathlib import Path
 from bench import escalation, eventlog, lifecycle
 from petitionflow.embedded_pg import EmbeddedPostgres
 
-NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+"""A number standing alone: not the 50 of a label like ``p50``."""
 
 
 def figures(lines: list[str], label: str) -> list[float]:
