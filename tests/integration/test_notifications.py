@@ -66,9 +66,13 @@ async def test_concurrent_senders_claim_disjoint_notifications(pool: asyncpg.Poo
         story.acknowledge()
         await append(pool, story.envelopes)  # 3 notifications each
     claims = await asyncio.gather(*(claim_notifications(pool, 7) for _ in range(5)))
-    ids = [n.id for claim in claims for n in claim]
-    assert sorted(len(c) for c in claims) == [2, 7, 7, 7, 7]
-    assert len(set(ids)) == 30
+    concurrent = [n.id for claim in claims for n in claim]
+    # SKIP LOCKED: a claimer passes over rows another one holds at that instant, so how many each
+    # gets varies; what is guaranteed is that no row goes to two of them.
+    assert len(concurrent) == len(set(concurrent)) and all(len(c) <= 7 for c in claims)
+    rest = [n.id for n in await claim_notifications(pool, 100)]
+    ids = concurrent + rest
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 30
     assert await claim_notifications(pool, 10) == []  # all leased
     assert await mark_sent(pool, ids[:20]) == 20
     assert await mark_sent(pool, ids[:20]) == 0
