@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.commands import Action, FilePetitionInput
 from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
@@ -17,6 +18,10 @@ from schemas.workflow import TASK_QUEUE, WORKFLOW_TYPE, PetitionInput, workflow_
 from store import queries
 from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
 from workflows.petition import PetitionWorkflow
+
+_QUERY_DEADLINE = timedelta(seconds=5)
+_UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+"""How a query nobody answered in time comes back: the server's deadline, or our own rpc_timeout."""
 
 
 class Refusal(Exception):
@@ -95,8 +100,21 @@ class PetitionClient:
                 return _raise_refusal(cause)
             raise
 
-    async def view(self, petition_id: str) -> PetitionState:
-        return await self.handle(petition_id).query(PetitionWorkflow.view)
+    async def view(self, petition_id: str, *, attempts: int = 4) -> PetitionState:
+        """The petition as its workflow holds it now.
+
+        A query that meets a run being continued as new can go unanswered; it is asked again, with a
+        short deadline each time, before the error is raised.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.handle(petition_id).query(
+                    PetitionWorkflow.view, rpc_timeout=_QUERY_DEADLINE
+                )
+            except RPCError as err:
+                if err.status not in _UNANSWERED or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def list_petitions(
         self,

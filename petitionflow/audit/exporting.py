@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError, WorkflowQueryRejectedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.audit.history import fetch_runs
 from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent
@@ -24,7 +24,7 @@ from store._db import Db, connection
 from store.projections import PETITION_COLUMNS
 from workflows.petition import PetitionWorkflow
 
-QUERY_TIMEOUT = timedelta(seconds=10)
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 _EVENT_SELECT = (
     "SELECT petition_id, seq, type, version, at, actor::text AS actor, body::text AS body,"
@@ -73,11 +73,18 @@ async def _view(client: Client, wid: str) -> dict[str, Json] | None:
     """The latest run's ``view``, or None when no worker answers in time (its absence is noted, and
     the states the history carries are still compared)."""
     handle = client.get_workflow_handle_for(PetitionWorkflow.run, wid)
-    try:
-        state: PetitionState = await handle.query(PetitionWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
-        return None
-    return state.model_dump(mode="json")
+    # A query meeting a run that is being continued as new can go unanswered: ask again.
+    for _ in range(3):
+        try:
+            state: PetitionState = await handle.query(PetitionWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as err:
+            if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                continue
+            return None
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError):
+            return None
+        return state.model_dump(mode="json")
+    return None
 
 
 StoreRecord = tuple[list[StoredEvent], dict[str, Json] | None]

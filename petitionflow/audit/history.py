@@ -80,6 +80,10 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
         )
         runs.append(history)
         run_id = next_run_id(history)
+    if latest.run_id not in seen:
+        # The latest run ends the chain whatever the links say: a server that left a
+        # continue-as-new event's new_execution_run_id empty must not hide it from the audit.
+        runs.append(latest)
     return runs
 
 
