@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -129,6 +130,24 @@ async def file_petition(
     return Filed(created=filed.created, petition=await _view(app, filing.petition_id))
 
 
+def _route(
+    verb: str, act: Callable[..., Awaitable[PetitionState]], body_type: type, who: str, how: str
+) -> None:
+    # FastAPI reads the body's model from the annotation: give each verb its own.
+    act.__annotations__["body"] = body_type
+    router.add_api_route(
+        f"/petitions/{{petition_id}}/actions/{verb}",
+        act,
+        methods=["POST"],
+        name=f"act_{verb}",
+        tags=["actions"],
+        summary=f"{verb} ({who})",
+        description=f"{ACTION_TYPES[verb].__doc__}\n\n{how}",
+        response_model=PetitionState,
+        responses=_errors(400, 401, 403, 404, 409, 422),
+    )
+
+
 def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
     async def act(
         petition_id: PathPetitionId,
@@ -140,19 +159,7 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         _bind(petition_id)
         return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
 
-    # FastAPI reads the body's model from the annotation: give each verb its own.
-    act.__annotations__["body"] = body_type
-    router.add_api_route(
-        f"/petitions/{{petition_id}}/actions/{verb}",
-        act,
-        methods=["POST"],
-        name=f"act_{verb}",
-        tags=["actions"],
-        summary=f"{verb} (an official, by bearer token)",
-        description=f"{ACTION_TYPES[verb].__doc__}\n\nThe bearer token fixes who acts.",
-        response_model=PetitionState,
-        responses=_errors(400, 401, 403, 404, 409, 422),
-    )
+    _route(verb, act, body_type, "an official, by bearer token", "The bearer token fixes who acts.")
 
 
 def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
@@ -168,17 +175,12 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
         structlog.contextvars.bind_contextvars(actor=f"petitioner:{actor.id}")
         return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
 
-    act.__annotations__["body"] = body_type
-    router.add_api_route(
-        f"/petitions/{{petition_id}}/actions/{verb}",
+    _route(
+        verb,
         act,
-        methods=["POST"],
-        name=f"act_{verb}",
-        tags=["actions"],
-        summary=f"{verb} (for the petitioner, by a service's API key)",
-        description=f"{ACTION_TYPES[verb].__doc__}\n\nA service sends it for the petitioner it names.",
-        response_model=PetitionState,
-        responses=_errors(400, 401, 403, 404, 409, 422),
+        body_type,
+        "for the petitioner, by a service's API key",
+        "A service sends it for the petitioner it names.",
     )
 
 
