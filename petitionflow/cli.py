@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from petitionflow import _cli_access, _cli_petitions, logs
-from petitionflow._cli_support import EXIT_BAD_INPUT
+from petitionflow._cli_support import EXIT_BAD_INPUT, database, run
 from petitionflow.audit.cli import audit_app
 from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.embedded_pg import EmbeddedPostgresError
@@ -188,27 +188,16 @@ def run_api(
     asyncio.run(run_server(settings, host=host, port=port))
 
 
-def _database_url() -> str:
-    url = _settings().database_url
-    if url is None:
-        console.print("[red]error:[/red] set PETITIONFLOW_DATABASE_URL")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    return url
-
-
 @app.command("migrate")
 def run_migrate() -> None:
     """Apply the SQL migrations in order (safe to run from several processes at once)."""
     from store.migrate import migrate
 
     async def _go() -> list[str]:
-        connection = await asyncpg.connect(_database_url())
-        try:
-            return await migrate(connection)
-        finally:
-            await connection.close()
+        async with database() as pool:
+            return await migrate(pool)
 
-    applied = asyncio.run(_go())
+    applied = run(_go)
     console.print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
 
 
@@ -219,7 +208,7 @@ def rebuild_read_models() -> None:
     from store.rebuild import rebuild_read_models as rebuild
 
     async def _go() -> RebuildResult:
-        async with asyncpg.create_pool(_database_url(), max_size=2) as pool:
+        async with database() as pool:
             total = await pool.fetchval("select count(*) from events")
             with Progress(
                 TextColumn("rebuilding"),
@@ -231,7 +220,7 @@ def rebuild_read_models() -> None:
                 task = progress.add_task("events", total=total)
                 return await rebuild(pool, on_progress=lambda r: progress.update(task, completed=r.events))
 
-    result = asyncio.run(_go())
+    result = run(_go)
     console.print(f"rebuilt {result.petitions} petitions from {result.events} events")
 
 
