@@ -9,9 +9,16 @@ the city's respond deadline and is reminded daily as overdue. Each petition's st
 checked against the pure decider's own account of the same month (``lifecycle.next_timer`` fired in
 order): the same event types, and the same ``DeadlineMissed`` (tier, clock, due time).
 
+The test server moves its clock with the wall clock while anything is outstanding (a workflow or
+activity task, the client's lock) and jumps to the next timer only when nothing is. So petitions
+filed at different instants fire their ~35 timers at different instants, one jump (a round trip
+through server and worker) each. All petitions are therefore started before the worker runs: their
+filing instants are then the moments the worker takes their first tasks, as close together as the
+worker allows, and each later instant fires many petitions' timers at once.
+
 Memory: peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) of this process, which
 holds the worker, its workflow cache, the client and the in-memory log; and the test server's own
-peak (VmHWM).
+peak (VmHWM). CPU: of this process and of the test server during the month, per timer step.
 
     .venv/bin/python bench/escalation.py [--small] [--petitions 10000]
 """
@@ -27,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and the project
 import argparse
 import asyncio
 import resource
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +47,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import worker as wiring
 from bench import _stack
 from bench.lifecycle import filing
 from petitionflow.binaries import temporal_test_server
@@ -56,16 +66,27 @@ MONTH = timedelta(days=30, hours=12)
 """Skipped after filing; the extra half day keeps a daily reminder off the edge."""
 FILE_CONCURRENCY = 100
 SKIP_STEP = timedelta(hours=1)
+PROGRESS_EVERY = 60.0
+"""Seconds between progress lines (on stderr) while the month is skipped."""
 
 
 @dataclass
 class MemoryLog:
-    """The ``append_events`` and ``record_petitioner`` activities, in memory, idempotent by seq."""
+    """The ``append_events`` and ``record_petitioner`` activities, in memory, idempotent by seq.
+
+    Counts the append calls run as local activities and as ordinary ones (the workflow falls back
+    to an ordinary activity when a local attempt fails or times out)."""
 
     events: dict[str, list[Envelope]] = field(default_factory=dict)
+    local_appends: int = 0
+    durable_appends: int = 0
 
     @activity.defn(name="append_events")
     async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        if activity.info().is_local:
+            self.local_appends += 1
+        else:
+            self.durable_appends += 1
         appended = 0
         for envelope in input.events:
             stream = self.events.setdefault(envelope.petition_id, [])
@@ -83,23 +104,37 @@ class MemoryLog:
 class Figures:
     petitions: int
     file_seconds: float
+    filing_spread_seconds: float
     skip_seconds: float
     events: int
+    timer_steps: int
     deadlines_missed: int
+    local_appends: int
+    durable_appends: int
+    bench_cpu_seconds: float
+    server_cpu_seconds: float
     worker_maxrss_mib: float
     server_peak_mib: float
 
     def lines(self) -> list[str]:
         per = (self.file_seconds + self.skip_seconds) / self.petitions
+        steps = self.timer_steps
         return [
             f"petitions: {self.petitions}, all at the city tier and overdue after a month,"
             f" events and DeadlineMissed as the decider says",
             f"events: {self.events:,} ({self.events / self.petitions:.1f} per petition),"
             f" DeadlineMissed: {self.deadlines_missed:,}",
+            f"append_events calls: {self.local_appends:,} local,"
+            f" {self.durable_appends:,} as ordinary activities",
             f"wall: filing {self.file_seconds:.1f} s, month skipped {self.skip_seconds:.1f} s,"
             f" {per * 1000:.1f} ms per petition, {self.events / self.skip_seconds:,.0f} events/s",
-            f"extrapolated to 10,000 petitions, linearly: {per * 10_000:.0f} s (a lower bound: on the"
-            " time-skipping server the cost per petition grows with the number of petitions)",
+            f"filing instants: all within {self.filing_spread_seconds:.1f} s of the server's clock",
+            f"CPU in the month: bench process {self.bench_cpu_seconds:.1f} s"
+            f" ({self.bench_cpu_seconds / steps * 1000:.2f} ms per timer step),"
+            f" test server {self.server_cpu_seconds:.1f} s ({self.server_cpu_seconds / steps * 1000:.2f} ms"
+            f" per timer step; {steps:,} steps)",
+            f"extrapolated to 10,000 petitions, linearly: {per * 10_000:.0f} s (a lower bound: the test"
+            " server's CPU per timer step grows with the steps it has already run)",
             f"peak memory, bench process (worker, cache, client, in-memory log; ru_maxrss):"
             f" {self.worker_maxrss_mib:.0f} MiB",
             f"peak memory, time-skipping test server (VmHWM): {self.server_peak_mib:.0f} MiB",
@@ -138,8 +173,8 @@ def check(petition_id: str, stored: list[Envelope], until: datetime) -> int:
     return len(got_missed)
 
 
-def _server_peak_mib() -> float:
-    """The peak resident set of our child temporal-test-server, if we can find it."""
+def _server_pid() -> int | None:
+    """Our child temporal-test-server, if we can find it."""
     for children in Path("/proc/self/task").glob("*/children"):
         for pid in children.read_text().split():
             try:
@@ -147,8 +182,19 @@ def _server_peak_mib() -> float:
             except OSError:
                 continue
             if name.startswith("temporal-test"):
-                return _stack.rss_peak_mib(int(pid))
-    return float("nan")
+                return int(pid)
+    return None
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timer_steps(events: list[Envelope]) -> int:
+    """How many timers a petition's workflow acted on: all events but the filing, less the
+    escalations (each comes with its DeadlineMissed, from the same timer)."""
+    return sum(1 for e in events[1:] if e.event.type != "Escalated")
 
 
 async def measure(petitions: int) -> Figures:
@@ -166,7 +212,19 @@ async def measure(petitions: int) -> Figures:
         )
         task_queue = str(uuid.uuid4())
         log = MemoryLog()
-        # The settings ``petitionflow worker`` runs with by default.
+        server = _server_pid()
+        client = PetitionClient(env.client, task_queue=task_queue)
+        ids = [f"esc-{i:05d}" for i in range(petitions)]
+        gate = asyncio.Semaphore(FILE_CONCURRENCY)
+
+        async def file(petition_id: str) -> None:
+            async with gate:
+                await client.file(filing(petition_id))
+
+        started = time.perf_counter()
+        # Started before the worker runs: see the module docstring.
+        await asyncio.gather(*(file(i) for i in ids))
+        # The settings and the sandbox ``petitionflow worker`` runs with by default.
         async with Worker(
             env.client,
             task_queue=task_queue,
@@ -174,44 +232,57 @@ async def measure(petitions: int) -> Figures:
             activities=[log.append_events, log.record_petitioner],
             max_cached_workflows=10_000,
             max_concurrent_activities=100,
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*wiring.PASSED_THROUGH)
+            ),
         ):
-            client = PetitionClient(env.client, task_queue=task_queue)
-            ids = [f"esc-{i:05d}" for i in range(petitions)]
-            gate = asyncio.Semaphore(FILE_CONCURRENCY)
-
-            async def file(petition_id: str) -> None:
-                async with gate:
-                    await client.file(filing(petition_id))
-
-            started = time.perf_counter()
-            await asyncio.gather(*(file(i) for i in ids))
             # Each filing is in the log once its first activity ran: then no petition is still starting.
             while sum(1 for i in ids if log.events.get(i)) < len(ids):  # noqa: ASYNC110 (polls the log)
                 await asyncio.sleep(0.05)
             file_seconds = time.perf_counter() - started
+            filed_at = {i: log.events[i][0].event.at for i in ids}
+            spread = max(filed_at.values()) - min(filed_at.values())
 
             started = time.perf_counter()
+            cpu_before = _own_cpu_seconds(), _stack.cpu_seconds(server)
+            progress = started
             # In steps: one sleep of a month is a single call that outlives the connection's keepalive.
             skipped = timedelta(0)
             while skipped < MONTH:
                 await env.sleep(min(SKIP_STEP, MONTH - skipped))
                 skipped += SKIP_STEP
-            filed_at = {i: log.events[i][0].event.at for i in ids}
+                if time.perf_counter() - progress > PROGRESS_EVERY:
+                    progress = time.perf_counter()
+                    steps = sum(_timer_steps(v) for v in log.events.values())
+                    print(
+                        f"  {progress - started:.0f} s: {skipped.days} days skipped, {steps:,} timer steps,"
+                        f" test server CPU {_stack.cpu_seconds(server) - cpu_before[1]:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             wants = {i: len(expected(_filed(log.events[i][0]), filed_at[i] + MONTH)) for i in ids}
             deadline = time.monotonic() + 600
             while any(len(log.events[i]) < wants[i] for i in ids):
                 assert time.monotonic() < deadline, "the worker did not catch up with the skipped month"
                 await asyncio.sleep(0.05)
             skip_seconds = time.perf_counter() - started
+            bench_cpu = _own_cpu_seconds() - cpu_before[0]
+            server_cpu = _stack.cpu_seconds(server) - cpu_before[1]
 
             missed = sum(check(i, log.events[i], filed_at[i] + MONTH) for i in ids)
-            server_peak = _server_peak_mib()
+            server_peak = float("nan") if server is None else _stack.rss_peak_mib(server)
     return Figures(
         petitions=petitions,
         file_seconds=file_seconds,
+        filing_spread_seconds=spread.total_seconds(),
         skip_seconds=skip_seconds,
         events=sum(len(v) for v in log.events.values()),
+        timer_steps=sum(_timer_steps(v) for v in log.events.values()),
         deadlines_missed=missed,
+        local_appends=log.local_appends,
+        durable_appends=log.durable_appends,
+        bench_cpu_seconds=bench_cpu,
+        server_cpu_seconds=server_cpu,
         worker_maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         server_peak_mib=server_peak,
     )

@@ -59,4 +59,8 @@ async def test_escalation_takes_every_petition_to_the_city_overdue() -> None:
     assert result.petitions == 3
     assert result.deadlines_missed == 3 * 4  # village, township, county and city respond deadlines
     assert figures(lines, "wall:")[0] > 0
+    assert figures(lines, "filing instants:")[0] >= 0
+    bench_cpu, _, server_cpu, _, steps = figures(lines, "CPU in the month:")
+    assert bench_cpu > 0 and server_cpu > 0 and steps == result.timer_steps > 0
+    assert result.local_appends + result.durable_appends >= steps
     assert 0 < figures(lines, "peak memory, bench process")[0] < 4096
