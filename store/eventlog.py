@@ -55,6 +55,17 @@ class EventGap(Exception):
         self.got = got
 
 
+@dataclass(frozen=True, slots=True)
+class Tentative:
+    """An append by a workflow task that Temporal has not recorded yet (a local activity runs inside
+    it). Its events from ``from_seq`` on were decided by that task; those before, by earlier tasks
+    already in the history. If the task is lost, its retry decides again, and its append replaces
+    what the lost attempt wrote from ``from_seq`` on — but only a later task (``at``) may."""
+
+    from_seq: int
+    at: datetime
+
+
 @dataclass(slots=True)
 class _Stream:
     """One petition's part of an append."""
@@ -63,15 +74,28 @@ class _Stream:
     envelopes: list[Envelope] = field(default_factory=list)
     last_seq: int = 0
     last_hash: bytes = chain.GENESIS
+    tentative_from: int | None = None
+    tentative_at: datetime | None = None
+    """The zone of the last tentative append, as the stream row holds it."""
     new: list[Envelope] = field(default_factory=list)
+    supersede_from: int | None = None
 
 
-async def append(db: Db, envelopes: Sequence[Envelope]) -> AppendResult:
+async def append(
+    db: Db, envelopes: Sequence[Envelope], *, tentative: Tentative | None = None
+) -> AppendResult:
     """Store ``envelopes`` once each and update the read models, all in one transaction.
 
     Envelopes may belong to several petitions; each petition's seqs must be contiguous and
     increasing. An envelope already stored byte for byte is a duplicate and is skipped, so a retried
     call is harmless.
+
+    A different event at a stored seq is a conflict, except where the stored one was written by a
+    lost workflow task (see ``Tentative``): it lies in the stream's last tentative zone, and this
+    append comes from a later task or from the history itself (``tentative`` is None: an ordinary
+    activity's input, which Temporal recorded before running it). Then the stored events from that
+    seq on move to ``superseded_events``, the petition's read models are refolded without them, and
+    the append goes on.
 
     Raises:
         EventConflict: a seq is already taken by a different event.
@@ -84,10 +108,26 @@ async def append(db: Db, envelopes: Sequence[Envelope]) -> AppendResult:
     ids = sorted(streams)
     async with connection(db) as conn, conn.transaction():
         await _lock_streams(conn, streams, ids)
-        duplicates = await _skip_stored(conn, streams)
+        duplicates = await _skip_stored(conn, streams, tentative)
+        for stream in streams.values():
+            if stream.supersede_from is not None:
+                await _supersede(conn, stream, stream.supersede_from)
+        for stream in streams.values():
+            if stream.new and stream.new[0].seq != stream.last_seq + 1:
+                raise EventGap(stream.petition_id, stream.last_seq + 1, stream.new[0].seq)
         writing = [s for s in (streams[i] for i in ids) if s.new]
         if writing:
             await _write(conn, writing)
+            if tentative is not None:
+                zoned = [s.petition_id for s in writing if s.new[-1].seq >= tentative.from_seq]
+                if zoned:
+                    await conn.execute(
+                        "UPDATE streams SET tentative_from = $2, tentative_at = $3"
+                        " WHERE petition_id = any($1::text[])",
+                        zoned,
+                        tentative.from_seq,
+                        tentative.at,
+                    )
     return AppendResult(appended=len(envelopes) - duplicates, duplicates=duplicates)
 
 
@@ -109,7 +149,7 @@ async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: lis
         chain.GENESIS,
     )
     rows = await conn.fetch(
-        "SELECT petition_id, last_seq, last_hash FROM streams"
+        "SELECT petition_id, last_seq, last_hash, tentative_from, tentative_at FROM streams"
         " WHERE petition_id = any($1::text[]) ORDER BY petition_id FOR UPDATE",
         ids,
     )
@@ -117,10 +157,25 @@ async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: lis
         stream = streams[row["petition_id"]]
         stream.last_seq = row["last_seq"]
         stream.last_hash = bytes(row["last_hash"])
+        stream.tentative_from = row["tentative_from"]
+        stream.tentative_at = row["tentative_at"]
 
 
-async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream]) -> int:
-    """Check the envelopes at seqs already stored against the stored events; the rest are new."""
+def _may_supersede(stream: _Stream, seq: int, tentative: Tentative | None) -> bool:
+    """Whether the stored event at ``seq``, which differs from the one being appended, was written by
+    a lost workflow task that this append may overrule."""
+    if stream.tentative_from is None or stream.tentative_at is None or seq < stream.tentative_from:
+        return False  # the stored event is in Temporal's history: a real conflict
+    if tentative is None:
+        return True  # the history's own events overrule a tentative write
+    return seq >= tentative.from_seq and stream.tentative_at < tentative.at
+
+
+async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream], tentative: Tentative | None) -> int:
+    """Check the envelopes at seqs already stored against the stored events; the rest are new.
+
+    A differing stored event that may be superseded marks its stream's ``supersede_from``: it and
+    every envelope after it are new."""
     stored_keys = [
         (s.petition_id, e.seq) for s in streams.values() for e in s.envelopes if e.seq <= s.last_seq
     ]
@@ -137,17 +192,54 @@ async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream]) -> int:
     duplicates = 0
     for stream in streams.values():
         for envelope in stream.envelopes:
-            if envelope.seq > stream.last_seq:
+            if envelope.seq > stream.last_seq or stream.supersede_from is not None:
                 stream.new.append(envelope)
                 continue
             prev_hash, hash_ = stored.get((stream.petition_id, envelope.seq), (chain.GENESIS, b""))
             data = chain.event_content(stream.petition_id, envelope.seq, envelope.event)
             if chain.link(prev_hash, data) != hash_:
-                raise EventConflict(stream.petition_id, envelope.seq)
+                if not _may_supersede(stream, envelope.seq, tentative):
+                    raise EventConflict(stream.petition_id, envelope.seq)
+                stream.supersede_from = envelope.seq
+                stream.new.append(envelope)
+                continue
             duplicates += 1
-        if stream.new and stream.new[0].seq != stream.last_seq + 1:
-            raise EventGap(stream.petition_id, stream.last_seq + 1, stream.new[0].seq)
     return duplicates
+
+
+async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
+    """Move the stream's events from ``seq`` on to ``superseded_events`` and refold the petition's
+    read models from the events before it (unsent notifications of the removed events go too)."""
+    pid = stream.petition_id
+    prev_hash = await conn.fetchval(
+        "SELECT prev_hash FROM events WHERE petition_id = $1 AND seq = $2", pid, seq
+    )
+    await conn.execute(
+        "WITH gone AS (DELETE FROM events WHERE petition_id = $1 AND seq >= $2 RETURNING *)"
+        " INSERT INTO superseded_events"
+        " (petition_id, seq, type, version, at, actor, body, prev_hash, hash, recorded_at)"
+        " SELECT petition_id, seq, type, version, at, actor, body, prev_hash, hash, recorded_at FROM gone",
+        pid,
+        seq,
+    )
+    await conn.execute(
+        "UPDATE streams SET last_seq = $2, last_hash = $3 WHERE petition_id = $1", pid, seq - 1, prev_hash
+    )
+    await conn.execute(
+        "DELETE FROM notifications WHERE petition_id = $1 AND seq >= $2 AND sent_at IS NULL", pid, seq
+    )
+    await conn.execute("DELETE FROM echo_wall WHERE petition_id = $1 AND seq >= $2", pid, seq)
+    await conn.execute("DELETE FROM tier_stints WHERE petition_id = $1", pid)
+    stream.last_seq, stream.last_hash = seq - 1, bytes(prev_hash)
+    kept = await read_events(conn, pid)
+    if not kept:
+        await conn.execute("DELETE FROM petitions WHERE petition_id = $1", pid)
+        return
+    projection = PetitionProjection()
+    for envelope in kept:
+        projection.apply(envelope.seq, envelope.event)
+    projection.notifications.clear()  # those of the kept events are in the outbox already
+    await save_projections(conn, [projection])
 
 
 async def _write(conn: Conn, streams: list[_Stream]) -> None:

@@ -1,0 +1,110 @@
+"""Appends by a workflow task Temporal has not recorded yet: its retry may replace them, nothing else.
+
+A local activity writes inside its workflow task. If the task is lost (the worker died before
+completing it), Temporal gives the task again; the retry decides anew, at a later time, and may
+decide differently. Its append must replace what the lost attempt wrote; no one else may.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from store.eventlog import EventConflict, Tentative, append, read_events, verify_chain
+from store.queries import get_petition
+from store.rebuild import dump_read_models, rebuild_read_models
+from tests.integration.story import T0, Story
+
+LOST = T0 + timedelta(hours=1)
+"""When the lost workflow task ran."""
+RETRY = T0 + timedelta(hours=1, seconds=10)
+"""When its retry ran, after the lost task timed out."""
+
+
+def _filed_then(petition_id: str, *steps: timedelta) -> Story:
+    """The same filing, then an acknowledgement (and an acceptance) after the given delays."""
+    story = Story(petition_id)
+    story.acknowledge(after=steps[0])
+    for step in steps[1:]:
+        story.accept(after=step)
+    return story
+
+
+async def _stored_types(pool: asyncpg.Pool, petition_id: str) -> list[tuple[int, str, object]]:
+    return [(e.seq, e.event.type, e.event.at) for e in await read_events(pool, petition_id)]
+
+
+async def test_a_retry_replaces_what_its_lost_attempt_wrote(pool: asyncpg.Pool) -> None:
+    lost = _filed_then("p-1", timedelta(hours=1), timedelta(minutes=5))
+    retry = _filed_then("p-1", timedelta(hours=1, seconds=10))
+    await append(pool, lost.envelopes[:1])  # the filing, recorded in history long ago
+    await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=LOST))
+
+    result = await append(pool, retry.envelopes, tentative=Tentative(from_seq=2, at=RETRY))
+
+    assert (result.appended, result.duplicates) == (1, 1)
+    assert await read_events(pool, "p-1") == retry.envelopes
+    assert await verify_chain(pool, "p-1") == []
+    row = await get_petition(pool, "p-1")
+    assert row is not None and row.state == retry.current
+    superseded = await pool.fetch("SELECT seq, type FROM superseded_events ORDER BY seq")
+    assert [(r["seq"], r["type"]) for r in superseded] == [(2, "Acknowledged"), (3, "Assessed")]
+    # The read models are exactly what folding the kept and new events gives.
+    before = await dump_read_models(pool)
+    await rebuild_read_models(pool)
+    assert await dump_read_models(pool) == before
+
+
+async def test_a_lost_filing_is_replaced_whole(pool: asyncpg.Pool) -> None:
+    lost = Story("p-1", at=T0)
+    retry = Story("p-1", at=T0 + timedelta(seconds=10))
+    await append(pool, lost.envelopes, tentative=Tentative(from_seq=1, at=T0))
+    await append(pool, retry.envelopes, tentative=Tentative(from_seq=1, at=T0 + timedelta(seconds=10)))
+    assert await read_events(pool, "p-1") == retry.envelopes
+    row = await get_petition(pool, "p-1")
+    assert row is not None and row.state == retry.current
+
+
+async def test_the_lost_attempt_cannot_overwrite_its_retry(pool: asyncpg.Pool) -> None:
+    lost = _filed_then("p-1", timedelta(hours=1))
+    retry = _filed_then("p-1", timedelta(hours=1, seconds=10))
+    await append(pool, retry.envelopes[:1])
+    await append(pool, retry.envelopes[1:], tentative=Tentative(from_seq=2, at=RETRY))
+    before = await dump_read_models(pool)
+
+    # The lost attempt's worker was only slow, not dead: its write arrives last, and loses.
+    with pytest.raises(EventConflict):
+        await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=LOST))
+
+    assert await read_events(pool, "p-1") == retry.envelopes
+    assert await dump_read_models(pool) == before
+    assert await pool.fetchval("SELECT count(*) FROM superseded_events") == 0
+
+
+async def test_events_of_earlier_recorded_tasks_are_never_replaced(pool: asyncpg.Pool) -> None:
+    first = _filed_then("p-1", timedelta(hours=1))
+    other = _filed_then("p-1", timedelta(hours=2), timedelta(hours=1))
+    await append(pool, first.envelopes[:1])
+    await append(pool, first.envelopes[1:], tentative=Tentative(from_seq=2, at=LOST))
+
+    # A later task that says seq 2 was decided before it (in a recorded task) may not rewrite seq 2.
+    with pytest.raises(EventConflict):
+        await append(pool, other.envelopes, tentative=Tentative(from_seq=3, at=RETRY))
+    assert await read_events(pool, "p-1") == first.envelopes
+    # Events that were never written tentatively are final for everyone (test_eventlog's conflict
+    # test shows it for ordinary appends).
+    with pytest.raises(EventConflict):
+        await append(pool, Story("p-1", at=RETRY).envelopes, tentative=Tentative(from_seq=1, at=RETRY))
+
+
+async def test_the_historys_own_events_replace_a_tentative_write(pool: asyncpg.Pool) -> None:
+    """An ordinary activity's input is in Temporal's history: it is the truth a lost attempt
+    must give way to, whatever its time."""
+    lost = _filed_then("p-1", timedelta(hours=1))
+    recorded = _filed_then("p-1", timedelta(hours=1, seconds=10))
+    await append(pool, lost.envelopes[:1])
+    await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=RETRY))
+    await append(pool, recorded.envelopes)
+    assert await read_events(pool, "p-1") == recorded.envelopes
