@@ -34,14 +34,21 @@ class EventLogActivities:
             workflow_id=info.workflow_id,
             run_id=info.workflow_run_id,
             attempt=info.attempt,
+            local=info.is_local,
         )
+        tentative = None
+        if info.is_local and input.tentative_from is not None and input.decided_at is not None:
+            # An ordinary activity's input is in the history already: only a local one is tentative.
+            tentative = eventlog.Tentative(from_seq=input.tentative_from, at=input.decided_at)
         try:
-            result = await eventlog.append(self._pool, input.events)
+            result = await eventlog.append(self._pool, input.events, tentative=tentative)
         except (eventlog.EventConflict, eventlog.EventGap) as err:
             bound.error("event_log_refused_append", error=str(err))
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
         bound.debug("events_appended", appended=result.appended, duplicates=result.duplicates)
-        return AppendEventsResult(appended=result.appended, duplicates=result.duplicates)
+        return AppendEventsResult(
+            appended=result.appended, duplicates=result.duplicates, stored=tuple(input.events)
+        )
 
     @activity.defn(name="record_petitioner")
     async def record_petitioner(self, contact: PetitionerContact) -> None:

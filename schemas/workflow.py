@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
@@ -41,8 +42,22 @@ class AppendEventsInput(Contract):
     """Events of one petition, in seq order, for the event log."""
 
     events: list[Envelope]
+    tentative_from: int | None = None
+    """Set by a local activity: the first seq decided by the workflow task it runs in, which Temporal
+    has not recorded yet (``store.eventlog.Tentative``). None: every event is in the history."""
+    decided_at: datetime | None = None
+    """That workflow task's time (``workflow.now()``); set with ``tentative_from``."""
+
+    @model_validator(mode="after")
+    def _tentative_needs_a_time(self) -> Self:
+        if (self.tentative_from is None) != (self.decided_at is None):
+            raise ValueError("give tentative_from and decided_at together")
+        return self
 
 
 class AppendEventsResult(Contract):
     appended: int
     duplicates: int
+    stored: tuple[Envelope, ...] = ()
+    """The call's envelopes, all now in the log. History records a local activity's result but not
+    its input: this is where the audit reads what the workflow sent."""

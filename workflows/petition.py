@@ -3,7 +3,11 @@
 One workflow per petition (id ``petition-<petition_id>``, task queue ``petitions``). People act
 through updates whose validators run ``decide`` — a refused action is rejected before anything is
 written to history — and time acts through the single pending timer ``next_timer`` names. Every new
-event is queued and sent, in batches, to the PostgreSQL event log by an idempotent activity.
+event is queued and sent, in batches, to the PostgreSQL event log by an idempotent activity: first as
+a local activity, in the same workflow task, so the reply to an update leaves once its events are in
+the log; if that fails, as an ordinary activity retried without limit, so a database outage delays
+the read models but never holds a reply. Search attributes (tier, region, overdue) are upserted only
+when they change.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.commands import (
@@ -41,6 +45,17 @@ _NOTEWORTHY = frozenset({"PetitionFiled", "DeadlineMissed", "Escalated", "Resolv
 APPEND_BATCH = 500
 """At most this many events per append activity; more wait for the next one."""
 
+LEAN_STEPS = "lean-steps"
+"""Patch id. Before it, store activities always ran as ordinary activities (an activity task and a
+workflow task more per step), and every step that changed tier, stage, region or overdue upserted
+all four search attributes. Since: store activities run locally first (``_store``) and only the
+routing attributes that changed are upserted (``search.changes``)."""
+
+_LOCAL_TIMEOUT = timedelta(seconds=2)
+"""How long a local attempt may hold the workflow task (and the reply) before the durable path."""
+
+_LOCAL_ONCE = RetryPolicy(maximum_attempts=1)
+
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
@@ -56,6 +71,10 @@ class PetitionWorkflow:
         self._state: PetitionState | None = input.state
         self._unsent: list[Envelope] = list(input.unsent)
         self._woken = False
+        # The history length of the workflow task that last decided events, and the first seq it
+        # decided: until a later task runs, that task (and those events) may not be in history yet.
+        self._task_length = -1
+        self._task_first_seq = 0
         if input.filing is not None:
             # Filed here, not in run(): an update sent right after the start is validated before
             # run() begins, and must find the petition already filed.
@@ -65,6 +84,8 @@ class PetitionWorkflow:
     async def run(self, input: PetitionInput) -> PetitionState:
         if input.filing is not None:
             await self._record_petitioner(input.filing.petitioner)
+        elif workflow.patched(LEAN_STEPS):
+            workflow.upsert_search_attributes(search.changes(None, self.state))
         else:
             workflow.upsert_search_attributes(search.updates(self.state))
         while True:
@@ -195,6 +216,9 @@ class PetitionWorkflow:
         if not events:
             return
         before = self._state
+        length = workflow.info().get_current_history_length()
+        if length != self._task_length:  # the first events of this workflow task
+            self._task_length, self._task_first_seq = length, (before.seq if before else 0) + 1
         for event in events:
             self._state = lifecycle.evolve(self._state, event)
             self._unsent.append(Envelope(petition_id=self.state.petition_id, seq=self.state.seq, event=event))
@@ -210,7 +234,10 @@ class PetitionWorkflow:
                     "actor": f"{event.actor.role.value}:{event.actor.id}",
                 },
             )
-        if before is None or search.updates(before) != search.updates(self.state):
+        if workflow.patched(LEAN_STEPS):
+            if changed := search.changes(before, self.state):
+                workflow.upsert_search_attributes(changed)
+        elif before is None or search.updates(before) != search.updates(self.state):
             workflow.upsert_search_attributes(search.updates(self.state))
         self._woken = True
 
@@ -227,20 +254,45 @@ class PetitionWorkflow:
     async def _send_batch(self) -> None:
         """Send the oldest queued events to the event log; updates may queue more meanwhile."""
         batch = self._unsent[:APPEND_BATCH]
-        await workflow.execute_activity(
-            "append_events",
-            AppendEventsInput(events=batch),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_STORE_RETRY,
-        )
+        local = AppendEventsInput(events=batch)
+        if self._task_length == workflow.info().get_current_history_length():
+            # Some were decided in this very task: if it is lost, its retry may replace them.
+            local = AppendEventsInput(
+                events=batch, tentative_from=self._task_first_seq, decided_at=workflow.now()
+            )
+        await self._store("append_events", local, AppendEventsInput(events=batch))
         del self._unsent[: len(batch)]
 
     async def _record_petitioner(self, contact: PetitionerContact) -> None:
+        await self._store("record_petitioner", contact, contact)
+
+    async def _store(self, activity: str, local_arg: object, arg: object) -> None:
+        """Run a store activity: locally first, then durably if that fails.
+
+        The local attempt runs inside this workflow task, which completes — sending the replies of
+        the updates it answered — only when the attempt is over: a reply leaves with its events
+        already in the event log, and costs Temporal one marker instead of an activity task and the
+        workflow task that takes its result. A failed attempt (the database is down or slow) falls
+        back to an ordinary activity retried without limit, while the workflow goes on answering.
+        Both activities are idempotent, so an attempt that timed out after writing is harmless.
+
+        A local attempt writes before Temporal records the workflow task: if the task is lost (its
+        worker dies), the retry may decide differently. ``local_arg`` therefore says which events
+        are this task's own, so that the retry's append replaces them (``store.eventlog.Tentative``);
+        ``arg``, for the ordinary activity, is recorded in the history, hence final.
+        """
+        if workflow.patched(LEAN_STEPS):
+            try:
+                await workflow.execute_local_activity(
+                    activity, local_arg, start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_LOCAL_ONCE
+                )
+                return
+            except FailureError as error:  # the activity's own error, or its timeout (not wrapped)
+                if isinstance(error, CancelledError):
+                    raise
+                workflow.logger.warning("local %s failed, retrying it as an activity: %s", activity, error)
         await workflow.execute_activity(
-            "record_petitioner",
-            contact,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_STORE_RETRY,
+            activity, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=_STORE_RETRY
         )
 
     def _history_is_long(self, limit: int) -> bool:

@@ -15,10 +15,12 @@ REGION = SearchAttributeKey.for_keyword_list("PetitionRegion")
 OVERDUE = SearchAttributeKey.for_bool("PetitionOverdue")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (TIER, STAGE, REGION, OVERDUE)
+"""Registered on every server. ``STAGE`` is only set by petitions started before the ``lean-steps``
+patch: see ``changes``."""
 
 
 def updates(state: PetitionState) -> list[SearchAttributeUpdate[Any]]:
-    """The search attribute values that describe ``state``."""
+    """Every search attribute value that describes ``state`` (the code before ``lean-steps``)."""
     region = state.region
     return [
         TIER.value_set(state.tier.value),
@@ -26,3 +28,21 @@ def updates(state: PetitionState) -> list[SearchAttributeUpdate[Any]]:
         REGION.value_set([region.village, region.township, region.county, region.city]),
         OVERDUE.value_set(state.is_overdue),
     ]
+
+
+def changes(before: PetitionState | None, after: PetitionState) -> list[SearchAttributeUpdate[Any]]:
+    """The routing attributes — tier, region, overdue — whose values ``after`` changes (all of them
+    when there is no ``before``).
+
+    The stage is left out: it changes at nearly every step, every upsert is a write to Temporal's
+    visibility store and an event in history, and lists by stage come from the read model.
+    """
+    region = after.region
+    wanted: list[SearchAttributeUpdate[Any]] = []
+    if before is None or before.tier != after.tier:
+        wanted.append(TIER.value_set(after.tier.value))
+    if before is None or before.region != after.region:
+        wanted.append(REGION.value_set([region.village, region.township, region.county, region.city]))
+    if before is None or before.is_overdue != after.is_overdue:
+        wanted.append(OVERDUE.value_set(after.is_overdue))
+    return wanted

@@ -1,14 +1,19 @@
 """A petition's Temporal history: fetch every run, and read back what the workflow wrote into it.
 
-The workflow leaves two kinds of evidence in its history. The ``append_events`` activity inputs
-(``ActivityTaskScheduled``) hold every envelope it sent to the event log; and its state travels in
-payloads: the carried state at a run's start, every update's answer, the continue-as-new input and
-the final result. Payloads are decoded with the pydantic data converter as raw JSON, so events are
-upcast (``schemas.upcasting``) before they are validated, exactly as rows read from PostgreSQL are.
+The workflow leaves two kinds of evidence in its history. Every envelope it sent to the event log is
+there: in the result of an ``append_events`` local activity (its ``MarkerRecorded`` event: history
+keeps a local activity's result, not its input, so the activity answers with what it stored), or in
+the input of an ordinary ``append_events`` activity (``ActivityTaskScheduled``: the fallback when the
+local attempt failed, and every send of histories recorded before the ``lean-steps`` patch).
+And its state travels in payloads: the carried state at a run's start, every update's answer, the
+continue-as-new input and the final result. Payloads are decoded with the pydantic data converter
+as raw JSON, so events are upcast (``schemas.upcasting``) before they are validated, exactly as
+rows read from PostgreSQL are.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +26,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from petitionflow.audit.models import Json
 
 APPEND_ACTIVITY = "append_events"
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 _MAX_RUNS = 100_000
 """A guard against a cycle of continue-as-new links (a corrupt history)."""
@@ -118,6 +124,7 @@ def _read_run(history: WorkflowHistory, evidence: HistoryEvidence) -> None:
     completed_activities: set[int] = set()
     update_names: dict[str, str] = {}
     scheduled: list[tuple[int, Json]] = []
+    stored_locally: list[tuple[int, Json]] = []
     for event in history.events:
         kind = event.event_type
         try:
@@ -131,6 +138,12 @@ def _read_run(history: WorkflowHistory, evidence: HistoryEvidence) -> None:
                 attributes = event.activity_task_scheduled_event_attributes
                 if attributes.activity_type.name == APPEND_ACTIVITY:
                     scheduled.append((event.event_id, _first(attributes.input)))
+            elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == LOCAL_ACTIVITY_MARKER and not marker.HasField("failure"):
+                    data = json.loads(marker.details["data"].payloads[0].data)
+                    if data.get("activity_type") == APPEND_ACTIVITY:
+                        stored_locally.append((event.event_id, _first(marker.details["result"])))
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 completed_activities.add(event.activity_task_completed_event_attributes.scheduled_event_id)
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
@@ -161,10 +174,13 @@ def _read_run(history: WorkflowHistory, evidence: HistoryEvidence) -> None:
                     )
         except Exception as error:  # a payload that does not decode is evidence too
             evidence.problems.append((run_id, event.event_id, f"{EventType.Name(kind)}: {error}"))
-    for event_id, batch in scheduled:
-        envelopes = batch.get("events") if isinstance(batch, dict) else None
+    sends = [(event_id, batch, "events", event_id in completed_activities) for event_id, batch in scheduled]
+    sends += [(event_id, result, "stored", True) for event_id, result in stored_locally]
+    for event_id, payload, key, completed in sorted(sends, key=lambda send: send[0]):
+        envelopes = payload.get(key) if isinstance(payload, dict) else None
         if not isinstance(envelopes, list):
-            evidence.problems.append((run_id, event_id, "append_events input holds no events list"))
+            where = "input" if key == "events" else "local result"
+            evidence.problems.append((run_id, event_id, f"append_events {where} holds no {key} list"))
             continue
         for envelope in envelopes:
             evidence.envelopes.append(
@@ -174,7 +190,7 @@ def _read_run(history: WorkflowHistory, evidence: HistoryEvidence) -> None:
                     seq=int(envelope["seq"]),
                     petition_id=str(envelope["petition_id"]),
                     event=envelope["event"],
-                    completed=event_id in completed_activities,
+                    completed=completed,
                 )
             )
 

@@ -98,20 +98,22 @@ async def test_export_then_verify_offline_passes_and_a_tampered_file_fails(
 
 
 async def test_a_tampered_history_in_the_file_fails_too(audit_stack: AuditStack) -> None:
-    """The history is evidence as well: an edited activity input no longer matches the stored row."""
+    """The history is evidence as well: an edited local activity result (what the event log
+    acknowledged storing) no longer matches the stored row."""
     await happy_petition(audit_stack, "history-edit")
     exported = (await export(audit_stack.env.client, audit_stack.pool, "history-edit")).model_dump(
         mode="json"
     )
-    scheduled = next(
-        e["activityTaskScheduledEventAttributes"]
+    marker = next(
+        attributes
         for e in exported["runs"][0]["history"]["events"]
-        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
-        and e["activityTaskScheduledEventAttributes"]["activityType"]["name"] == "append_events"
+        if (attributes := e.get("markerRecordedEventAttributes", {})).get("markerName")
+        == "core_local_activity"
+        and b'"append_events"' in base64.b64decode(attributes["details"]["data"]["payloads"][0]["data"])
     )
-    payload = scheduled["input"]["payloads"][0]
+    payload = marker["details"]["result"]["payloads"][0]
     batch = json.loads(base64.b64decode(payload["data"]))
-    batch["events"][0]["event"]["description"] = "Something else entirely."
+    batch["stored"][0]["event"]["description"] = "Something else entirely."
     payload["data"] = base64.b64encode(json.dumps(batch).encode()).decode()
 
     report = await verify_export(AuditExport.model_validate(exported))

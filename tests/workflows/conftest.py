@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,14 +22,27 @@ from workflows.petition import PetitionWorkflow
 
 @dataclass
 class FakeEventLog:
-    """Stands in for the PostgreSQL append activity: keeps events in memory, idempotent by seq."""
+    """Stands in for the PostgreSQL append activity: keeps events in memory, idempotent by seq.
+
+    With ``refuse_local`` it fails every local attempt, as a database that is down would; with
+    ``stall_local`` it makes each local attempt wait that many seconds first, as a slow one would.
+    """
 
     events: dict[str, list[Envelope]] = field(default_factory=dict)
     petitioners: dict[str, PetitionerContact] = field(default_factory=dict)
     calls: int = 0
+    refuse_local: bool = False
+    stall_local: float = 0.0
+
+    async def _maybe_refuse(self) -> None:
+        if activity.info().is_local:
+            if self.refuse_local:
+                raise ConnectionRefusedError("the event log is down (local attempts refused)")
+            await asyncio.sleep(self.stall_local)
 
     @activity.defn(name="append_events")
     async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        await self._maybe_refuse()
         self.calls += 1
         appended = duplicates = 0
         for envelope in input.events:
@@ -40,10 +54,11 @@ class FakeEventLog:
                 assert envelope.seq == len(stream) + 1, f"gap before seq {envelope.seq}"
                 stream.append(envelope)
                 appended += 1
-        return AppendEventsResult(appended=appended, duplicates=duplicates)
+        return AppendEventsResult(appended=appended, duplicates=duplicates, stored=tuple(input.events))
 
     @activity.defn(name="record_petitioner")
     async def record_petitioner(self, contact: PetitionerContact) -> None:
+        await self._maybe_refuse()
         self.petitioners[contact.petitioner_id] = contact
 
     def types(self, petition_id: str) -> list[str]:
