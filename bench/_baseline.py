@@ -11,7 +11,8 @@ import asyncio
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 STEPS = ("acknowledge", "assess", "resolve", "rate")
 """The updates a baseline workflow takes, in order, before it completes."""
@@ -36,17 +37,19 @@ class BareWorkflow:
         return len(self._steps)
 
 
-async def serve(address: str, task_queue: str) -> None:
+async def serve(address: str, task_queue: str, *, sandboxed: bool) -> None:
     client = await Client.connect(address)
-    await Worker(client, task_queue=task_queue, workflows=[BareWorkflow]).run()
+    runner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+    await Worker(client, task_queue=task_queue, workflows=[BareWorkflow], workflow_runner=runner).run()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--sandboxed", action="store_true", help="run the workflow in the SDK's sandbox")
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.task_queue))
+    asyncio.run(serve(args.address, args.task_queue, sandboxed=args.sandboxed))
 
 
 if __name__ == "__main__":

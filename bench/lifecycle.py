@@ -204,11 +204,22 @@ async def _timed(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
 
 
 async def measure(
-    n: int, concurrency: int, workdir: Path, *, eager_activities: bool = False, **worker_settings: str
+    n: int,
+    concurrency: int,
+    workdir: Path,
+    *,
+    eager_activities: bool = False,
+    sandboxed: bool = False,
+    **worker_settings: str,
 ) -> Figures:
-    """Start the stack and both workers in ``workdir``, run the baseline, then the petitions."""
+    """Start the stack and both workers in ``workdir``, run the baseline, then the petitions.
+
+    Both workers run workflow code the same way: in the SDK's sandbox when ``sandboxed``, else not
+    (the petitions' worker's default)."""
     async with _stack.dev_stack(workdir, eager_activities=eager_activities) as (temporal, url, workers):
-        _stack.petitionflow_worker(workers, temporal.address, url, **worker_settings)
+        _stack.petitionflow_worker(
+            workers, temporal.address, url, workflow_sandbox=str(sandboxed).lower(), **worker_settings
+        )
         bare_queue = f"bare-{uuid.uuid4()}"
         workers.start(
             [
@@ -219,6 +230,7 @@ async def measure(
                 temporal.address,
                 "--task-queue",
                 bare_queue,
+                *(["--sandboxed"] if sandboxed else []),
             ],
             {},
             "baseline-worker",
@@ -306,11 +318,25 @@ def main() -> None:
         action="store_true",
         help="turn on the server's eager activity execution (system.enableActivityEagerExecution)",
     )
+    parser.add_argument(
+        "--sandboxed",
+        action="store_true",
+        help="both workers run workflows in the SDK's sandbox (PETITIONFLOW_WORKFLOW_SANDBOX=true)",
+    )
     args = parser.parse_args()
     n, concurrency = (100, 20) if args.small else (args.n, args.concurrency)
     print(_stack.machine(), flush=True)
+    print(f"workflow code: {'sandboxed' if args.sandboxed else 'not sandboxed'}, in both workers")
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as workdir:
-        figures = asyncio.run(measure(n, concurrency, Path(workdir), eager_activities=args.eager_activities))
+        figures = asyncio.run(
+            measure(
+                n,
+                concurrency,
+                Path(workdir),
+                eager_activities=args.eager_activities,
+                sandboxed=args.sandboxed,
+            )
+        )
     for line in figures.lines():
         print(line)
 

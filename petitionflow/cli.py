@@ -116,6 +116,7 @@ async def _serve(
             task_queue=settings.task_queue,
             max_cached_workflows=settings.max_cached_workflows,
             max_concurrent_activities=settings.max_concurrent_activities,
+            sandboxed=settings.workflow_sandbox,
         )
         async with running:
             api = None

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_cached_workflows: int = 10_000
     max_concurrent_activities: int = 100
+    workflow_sandbox: bool = False
+    """Run workflow code in the SDK's sandbox (see ``worker.build_worker``): tests always do."""
     db_pool_size: int = 10
 
     def temporal(self) -> str:
