@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import worker
@@ -27,12 +28,14 @@ async def _stored_count(pool: asyncpg.Pool, petition_id: str, count: int) -> Non
     raise AssertionError(f"the event log never reached {count} events for {petition_id}")
 
 
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["unsandboxed", "sandboxed"])
 async def test_events_read_models_and_the_workflow_view_agree(
-    env: WorkflowEnvironment, pool: asyncpg.Pool
+    env: WorkflowEnvironment, pool: asyncpg.Pool, sandboxed: bool
 ) -> None:
+    """Both ways the worker can run workflow code (``PETITIONFLOW_WORKFLOW_SANDBOX``)."""
     task_queue = str(uuid.uuid4())
     petitions = PetitionClient(env.client, task_queue=task_queue)
-    async with worker.build_worker(env.client, pool, task_queue=task_queue):
+    async with worker.build_worker(env.client, pool, task_queue=task_queue, sandboxed=sandboxed):
         await petitions.file(filing("e2e"))
         await env.sleep(timedelta(days=1, hours=1))  # the village lets its respond deadline pass
         township = official(Tier.TOWNSHIP)
