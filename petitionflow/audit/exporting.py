@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.audit.history import fetch_runs
+from petitionflow.audit.history import fetch_runs, read_evidence
 from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent
 from schemas import upcasting
 from schemas.common import PetitionId
@@ -25,6 +26,8 @@ from store.projections import PETITION_COLUMNS
 from workflows.petition import PetitionWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+SETTLE_TRIES = 10
+"""Times the export reads the history again while the log holds events the history does not yet."""
 
 _EVENT_SELECT = (
     "SELECT petition_id, seq, type, version, at, actor::text AS actor, body::text AS body,"
@@ -49,6 +52,16 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
     view = await _view(client, wid)
     runs = await fetch_runs(client, wid)
     events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
+    for _ in range(SETTLE_TRIES):
+        sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
+        if max((e.seq for e in events), default=0) <= sent:
+            break
+        # A local activity stores a workflow task's events just before Temporal records the task:
+        # give the task a moment, then read both sides again (a lost task's events stay unsent).
+        await asyncio.sleep(0.1)
+        view = await _view(client, wid)
+        runs = await fetch_runs(client, wid)
+        events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
     return AuditExport(
         petition_id=petition_id,
         workflow_id=wid,
