@@ -10,9 +10,9 @@ durable settings. Two ways of appending:
   caused: what a workflow's activity sends), ``PER_PETITION_CONCURRENCY`` calls at a time;
 - **many petitions per call**, ``PETITIONS_PER_CALL`` whole petitions in each call, one call at a time.
 
-Then ``rebuild_read_models`` refolds all of it.
+Then ``rebuild_read_models`` refolds all of it, in one worker process per core by default.
 
-    .venv/bin/python bench/eventlog.py [--small] [--events 1000000]
+    .venv/bin/python bench/eventlog.py [--small] [--events 1000000] [--rebuild-workers N]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and the project
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Figures:
     rebuild_petitions: int
     rebuild_events: int
     rebuild_seconds: float
+    rebuild_workers: int
 
     def lines(self) -> list[str]:
         return [
@@ -68,7 +70,7 @@ class Figures:
             f" petitions, {self.batch_seconds:.1f} s)",
             f"rebuild: {self.rebuild_events / self.rebuild_seconds:,.0f} events/s"
             f" ({self.rebuild_events:,} events of {self.rebuild_petitions:,} petitions,"
-            f" {self.rebuild_seconds:.1f} s)",
+            f" {self.rebuild_workers} worker processes, {self.rebuild_seconds:.1f} s)",
         ]
 
 
@@ -91,7 +93,7 @@ async def append_per_petition(pool: asyncpg.Pool, petitions: list[list[list[Enve
     return calls, time.perf_counter() - started
 
 
-async def measure(events: int, url: str, *, progress: bool = False) -> Figures:
+async def measure(events: int, url: str, *, rebuild_workers: int = 1, progress: bool = False) -> Figures:
     templates = _lives.lives(TEMPLATES)
     per_life = sum(len(e) for life in templates for e in life) / len(templates)
     total = max(2, round(events / per_life))
@@ -124,7 +126,7 @@ async def measure(events: int, url: str, *, progress: bool = False) -> Figures:
                 print(f"  ... many per call: {batch_events:,} events", flush=True)
 
         started = time.perf_counter()
-        rebuilt = await rebuild_read_models(pool)
+        rebuilt = await rebuild_read_models(pool, workers=rebuild_workers, dsn=url)
         rebuild_seconds = time.perf_counter() - started
     assert rebuilt.events == per_petition_events + batch_events, rebuilt
     return Figures(
@@ -137,13 +139,14 @@ async def measure(events: int, url: str, *, progress: bool = False) -> Figures:
         rebuild_petitions=rebuilt.petitions,
         rebuild_events=rebuilt.events,
         rebuild_seconds=rebuild_seconds,
+        rebuild_workers=rebuild_workers,
     )
 
 
-async def _main(events: int, workdir: Path) -> Figures:
+async def _main(events: int, workdir: Path, rebuild_workers: int) -> Figures:
     with _stack.postgres(workdir) as url:
         await _stack.migrated(url)
-        return await measure(events, url, progress=True)
+        return await measure(events, url, rebuild_workers=rebuild_workers, progress=True)
 
 
 def main() -> None:
@@ -154,10 +157,18 @@ def main() -> None:
     parser.add_argument(
         "--events", type=int, default=1_000_000, help="about this many events (default 1,000,000)"
     )
+    parser.add_argument(
+        "--rebuild-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes of the rebuild (default: one per core)",
+    )
     args = parser.parse_args()
     print(_stack.machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-eventlog-") as workdir:
-        figures = asyncio.run(_main(50_000 if args.small else args.events, Path(workdir)))
+        figures = asyncio.run(
+            _main(50_000 if args.small else args.events, Path(workdir), args.rebuild_workers)
+        )
     for line in figures.lines():
         print(line)
 

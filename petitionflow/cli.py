@@ -203,7 +203,11 @@ def run_migrate() -> None:
 
 
 @app.command("rebuild-read-models")
-def rebuild_read_models() -> None:
+def rebuild_read_models(
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes that refold petitions at the same time.")
+    ] = os.cpu_count() or 1,
+) -> None:
     """Refold every petition's events into the read models (petitions, echo wall, figures)."""
     from store.models import RebuildResult
     from store.rebuild import rebuild_read_models as rebuild
@@ -219,7 +223,12 @@ def rebuild_read_models() -> None:
                 console=console,
             ) as progress:
                 task = progress.add_task("events", total=total)
-                return await rebuild(pool, on_progress=lambda r: progress.update(task, completed=r.events))
+                return await rebuild(
+                    pool,
+                    on_progress=lambda r: progress.update(task, completed=r.events),
+                    workers=workers,
+                    dsn=Settings().database(),
+                )
 
     result = run(_go)
     console.print(f"rebuilt {result.petitions} petitions from {result.events} events")

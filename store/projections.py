@@ -7,7 +7,7 @@ and the read models only copy facts out of the events and that state.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
@@ -64,6 +64,8 @@ PETITION_COLUMNS = (
     "state",
 )
 NOTIFICATION_COLUMNS = ("petition_id", "seq", "recipient_role", "recipient_id", "kind", "payload")
+NotificationKey: TypeAlias = tuple[str, int, str, str]
+"""(petition_id, seq, recipient_role, recipient_id): what makes a notification one of a kind."""
 
 
 @dataclass(slots=True)
@@ -134,6 +136,10 @@ class PetitionProjection:
     echoes: dict[int, EchoEntry] = field(default_factory=dict)
     """Echo-wall entries changed since this projection was loaded, by seq."""
     notifications: list[Record] = field(default_factory=list)
+    """Notifications owed by the events applied, but not those in ``in_outbox``."""
+    in_outbox: Container[NotificationKey] = ()
+    """Notifications the outbox already holds: the rebuild leaves them as they are, so it need not
+    write their payloads again."""
 
     def apply(self, seq: int, event: Event) -> None:
         """Fold ``event`` (the ``seq``-th of its petition) into the state and every read model.
@@ -147,9 +153,11 @@ class PetitionProjection:
             raise ValueError(f"event {seq} folded where {expected} was due")
         after = evolve(before, event)
         self._facts(before, after, seq, event)
+        petition_id, in_outbox = after.petition_id, self.in_outbox
         self.notifications += (
-            (after.petition_id, seq, role.value, recipient, kind, json.dumps(payload, sort_keys=True))
+            (petition_id, seq, role.value, recipient, kind, json.dumps(payload, sort_keys=True))
             for role, recipient, kind, payload in _notifications(before, after, event)
+            if (petition_id, seq, role.value, recipient) not in in_outbox
         )
         self.state = after
 

@@ -2,100 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import itertools
+import multiprocessing
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from typing import Any
 
 from store._db import Conn, Db, connection
-from store.eventlog import EVENT_JSON_SQL, parse_event
+from store._refold import Refolded, Slice, refold, refold_in_snapshot
 from store.models import RebuildResult
-from store.projections import (
-    ECHO_COLUMNS,
-    NOTIFICATION_COLUMNS,
-    PETITION_COLUMNS,
-    STINT_COLUMNS,
-    PetitionProjection,
-    Record,
-)
+from store.projections import ECHO_COLUMNS, NOTIFICATION_COLUMNS, PETITION_COLUMNS, STINT_COLUMNS
 
 ProgressFn = Callable[[RebuildResult], None]
-"""Called after each batch with the totals so far."""
+"""Called after each slice with the totals so far."""
 
-BATCH = 10_000
-"""Events read per round trip; rows are written once this many events' worth has piled up."""
+SLICE_EVENTS = 20_000
+"""About how many events one slice of petitions holds: the unit of work of a worker process."""
 
-
-class _Buffers:
-    """Rows waiting to be copied into the read-model tables."""
-
-    def __init__(self) -> None:
-        self.petitions: list[Record] = []
-        self.stints: list[Record] = []
-        self.echoes: list[Record] = []
-        self.notifications: list[Record] = []
-
-    def add(self, projection: PetitionProjection) -> None:
-        self.petitions.append(projection.petition_record())
-        self.stints += projection.stint_records()
-        self.echoes += projection.echo_records()
-        self.notifications += projection.notifications
-
-    async def flush(self, conn: Conn) -> None:
-        for table, columns, rows in (
-            ("petitions", PETITION_COLUMNS, self.petitions),
-            ("tier_stints", STINT_COLUMNS, self.stints),
-            ("echo_wall", ECHO_COLUMNS, self.echoes),
-            ("_rebuilt_notifications", NOTIFICATION_COLUMNS, self.notifications),
-        ):
-            if rows:
-                await conn.copy_records_to_table(table, records=rows, columns=columns)
-                rows.clear()
+_COLUMNS = {
+    "petitions": PETITION_COLUMNS,
+    "tier_stints": STINT_COLUMNS,
+    "echo_wall": ECHO_COLUMNS,
+    "notifications": NOTIFICATION_COLUMNS,
+}
 
 
-async def rebuild_read_models(db: Db, *, on_progress: ProgressFn | None = None) -> RebuildResult:
+async def rebuild_read_models(
+    db: Db, *, on_progress: ProgressFn | None = None, workers: int = 1, dsn: str | None = None
+) -> RebuildResult:
     """Empty the read models and refold every petition from ``events``, in one transaction.
 
     Appends wait while it runs (it locks ``streams``), and readers see the old read models until it
     commits. The notifications outbox is not emptied: its rows record what was sent, so missing ones
     are added back and existing ones are kept as they are.
+
+    Args:
+        workers: processes that refold slices of petitions at the same time, each on a connection
+            of its own that reads this transaction's snapshot; their rows are written here, so the
+            rebuild stays one transaction. 1 refolds in this process.
+        dsn: where the workers connect (the database ``db`` is on); needed when ``workers > 1``.
     """
+    if workers > 1 and dsn is None:
+        raise ValueError("workers > 1 need the dsn of the database to connect to")
     petitions = events = 0
     async with connection(db) as conn, conn.transaction():
         await conn.execute("LOCK TABLE streams IN EXCLUSIVE MODE")
+        slices = await _slices(conn)
+        # Taken once no append can commit: every worker reads the same, complete log.
+        snapshot = await conn.fetchval("SELECT pg_export_snapshot()") if workers > 1 else None
         await conn.execute("TRUNCATE petitions, tier_stints, echo_wall")
         await conn.execute(
             "CREATE TEMP TABLE _rebuilt_notifications ON COMMIT DROP AS"
             f" SELECT {', '.join(NOTIFICATION_COLUMNS)} FROM notifications WITH NO DATA"
         )
-        buffers = _Buffers()
-        projection: PetitionProjection | None = None
-        current = ""
-        after: tuple[str, int] = ("", 0)
-        while True:
-            # Keyset pages over the primary key: consistent, since no append can commit meanwhile.
-            rows = await conn.fetch(
-                f"SELECT petition_id, seq, {EVENT_JSON_SQL} AS event FROM events"
-                " WHERE (petition_id, seq) > ($1, $2) ORDER BY petition_id, seq LIMIT $3",
-                *after,
-                BATCH,
-            )
-            for row in rows:
-                if projection is None or row["petition_id"] != current:
-                    if projection is not None:
-                        buffers.add(projection)
-                        petitions += 1
-                    projection, current = PetitionProjection(), row["petition_id"]
-                projection.apply(row["seq"], parse_event(row["event"]))
-            events += len(rows)
-            if len(rows) < BATCH:
-                break
-            after = (rows[-1]["petition_id"], rows[-1]["seq"])
-            await buffers.flush(conn)
-            if on_progress is not None:
-                on_progress(RebuildResult(petitions=petitions, events=events))
-        if projection is not None:
-            buffers.add(projection)
-            petitions += 1
-        await buffers.flush(conn)
+        if dsn is not None and snapshot is not None:
+            refolded = _in_workers(slices, workers, dsn, snapshot)
+        else:
+            refolded = _here(conn, slices)
+        async with aclosing(refolded) as parts:
+            async for part in parts:
+                for table, rows in part.rows.items():
+                    if rows:
+                        await conn.copy_to_table(
+                            "_rebuilt_notifications" if table == "notifications" else table,
+                            source=_once(rows),
+                            columns=_COLUMNS[table],
+                        )
+                petitions += part.petitions
+                events += part.events
+                if on_progress is not None:
+                    on_progress(RebuildResult(petitions=petitions, events=events))
         await conn.execute(
             f"INSERT INTO notifications ({', '.join(NOTIFICATION_COLUMNS)})"
             f" SELECT {', '.join(NOTIFICATION_COLUMNS)} FROM _rebuilt_notifications"
@@ -106,6 +84,50 @@ async def rebuild_read_models(db: Db, *, on_progress: ProgressFn | None = None) 
     if on_progress is not None:
         on_progress(result)
     return result
+
+
+async def _slices(conn: Conn) -> list[Slice]:
+    """Slices of about ``SLICE_EVENTS`` events that together hold every petition id there can be."""
+    totals = await conn.fetchrow("SELECT count(*), coalesce(sum(last_seq), 0) FROM streams")
+    assert totals is not None
+    petitions, events = totals
+    per_slice = max(1, round(SLICE_EVENTS * petitions / events)) if events else 1
+    starts = await conn.fetchval(
+        "SELECT coalesce(array_agg(petition_id ORDER BY petition_id), '{}') FROM"
+        " (SELECT petition_id, row_number() OVER (ORDER BY petition_id) AS n FROM streams) s"
+        " WHERE n > 1 AND (n - 1) % $1 = 0",
+        per_slice,
+    )
+    bounds = [None, *starts, None]
+    return [Slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _here(conn: Conn, slices: list[Slice]) -> AsyncGenerator[Refolded]:
+    for part in slices:
+        yield await refold(conn, part)
+
+
+async def _in_workers(slices: list[Slice], workers: int, dsn: str, snapshot: str) -> AsyncGenerator[Refolded]:
+    """The slices refolded by ``workers`` processes, in the order they finish."""
+    loop = asyncio.get_running_loop()
+    # spawn, not fork: this process has an event loop, open connections and maybe threads.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        waiting = list(reversed(slices))
+        running: set[asyncio.Future[Refolded]] = set()
+        while waiting or running:
+            while waiting and len(running) < 2 * workers:  # one in hand while a worker folds the next
+                part = waiting.pop()
+                running.add(loop.run_in_executor(pool, refold_in_snapshot, dsn, snapshot, part))
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _DUMPS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import asyncpg
+import pytest
 
 from schemas.commands import (
     AssessInput,
@@ -14,6 +15,7 @@ from schemas.commands import (
     WithdrawInput,
 )
 from schemas.common import Actor, AssessmentDecision, Outcome, Rating, Stage, Tier, Urgency
+from store import rebuild
 from store.eventlog import append, record_petitioner
 from store.models import RebuildResult
 from store.queries import echo_wall, get_petition, list_petitions
@@ -107,6 +109,43 @@ async def test_read_models_equal_a_rebuild_from_the_log(pool: asyncpg.Pool) -> N
     await pool.execute("TRUNCATE petitions, tier_stints, echo_wall, notifications")
     await rebuild_read_models(pool)
     assert await dump_read_models(pool) == written
+
+
+async def test_a_rebuild_in_worker_processes_writes_the_same_rows(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers refolding slices of one petition each in the rebuild's snapshot write what the
+    appends wrote, and what a rebuild in one process writes, the missing outbox rows included."""
+    monkeypatch.setattr(rebuild, "SLICE_EVENTS", 8)  # about a petition a slice
+    stories = _mix()
+    await _append_in_batches(pool, stories)
+    written = await dump_read_models(pool)
+    progress: list[RebuildResult] = []
+    result = await rebuild_read_models(pool, on_progress=progress.append, workers=2, dsn=database_url)
+    events = sum(len(s.envelopes) for s in stories)
+    assert result == RebuildResult(petitions=5, events=events)
+    assert [p.petitions for p in progress] == [1, 2, 3, 4, 5, 5]
+    assert await dump_read_models(pool) == written
+
+    await pool.execute("TRUNCATE petitions, tier_stints, echo_wall, notifications")
+    await rebuild_read_models(pool, workers=2, dsn=database_url)
+    in_workers = await dump_read_models(pool)
+    await pool.execute("TRUNCATE petitions, tier_stints, echo_wall, notifications")
+    await rebuild_read_models(pool)
+    assert in_workers == written
+    assert await dump_read_models(pool) == written
+
+
+async def test_a_worker_that_cannot_fold_its_slice_leaves_the_read_models_as_they_were(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rebuild, "SLICE_EVENTS", 8)
+    await _append_in_batches(pool, _mix())
+    before = await dump_read_models(pool)
+    await pool.execute("UPDATE events SET seq = 99 WHERE petition_id = 'p-info' AND seq = 3")
+    with pytest.raises(ValueError, match=r"^event 4 folded where 3 was due$"):
+        await rebuild_read_models(pool, workers=2, dsn=database_url)
+    assert await dump_read_models(pool) == before
 
 
 async def test_each_petition_row_holds_the_deciders_fold(pool: asyncpg.Pool) -> None:
