@@ -17,6 +17,7 @@ from schemas.state import PetitionState
 from schemas.workflow import TASK_QUEUE, WORKFLOW_TYPE, PetitionInput, workflow_id
 from store import queries
 from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
+from workflows import search
 from workflows.petition import PetitionWorkflow
 
 _QUERY_DEADLINE = timedelta(seconds=5)
@@ -76,6 +77,7 @@ class PetitionClient:
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=search.at_filing(filing),
             )
         except WorkflowAlreadyStartedError:
             return Filed(petition_id=filing.petition_id, workflow_id=wid, created=False)

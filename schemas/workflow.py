@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from schemas.commands import FilePetitionInput
+from schemas.commands import FilePetitionInput, PetitionerContact
 from schemas.common import Contract
 from schemas.events import Envelope
 from schemas.state import PetitionState
@@ -42,6 +42,9 @@ class AppendEventsInput(Contract):
     """Events of one petition, in seq order, for the event log."""
 
     events: list[Envelope]
+    petitioner: PetitionerContact | None = None
+    """With a petition's first batch: the petitioner's contact, stored apart from the events
+    (``petitioners``), in the same transaction."""
     tentative_from: int | None = None
     """Set by a local activity: the first seq decided by the workflow task it runs in, which Temporal
     has not recorded yet (``store.eventlog.Tentative``). None: every event is in the history."""

@@ -48,8 +48,9 @@ APPEND_BATCH = 500
 LEAN_STEPS = "lean-steps"
 """Patch id. Before it, store activities always ran as ordinary activities (an activity task and a
 workflow task more per step), and every step that changed tier, stage, region or overdue upserted
-all four search attributes. Since: store activities run locally first (``_store``) and only the
-routing attributes that changed are upserted (``search.changes``)."""
+all four search attributes. Since: store activities run locally first (``_store``), the petitioner's
+contact goes with the filing's append instead of its own activity, and only the routing attributes
+that changed are upserted (``search.changes``; the client sets the first ones at the start)."""
 
 _LOCAL_TIMEOUT = timedelta(seconds=2)
 """How long a local attempt may hold the workflow task (and the reply) before the durable path."""
@@ -71,6 +72,8 @@ class PetitionWorkflow:
         self._state: PetitionState | None = input.state
         self._unsent: list[Envelope] = list(input.unsent)
         self._woken = False
+        self._petitioner: PetitionerContact | None = None
+        """The contact to store with the first batch (lean-steps), until it is stored."""
         # The history length of the workflow task that last decided events, and the first seq it
         # decided: until a later task runs, that task (and those events) may not be in history yet.
         self._task_length = -1
@@ -83,7 +86,10 @@ class PetitionWorkflow:
     @workflow.run
     async def run(self, input: PetitionInput) -> PetitionState:
         if input.filing is not None:
-            await self._record_petitioner(input.filing.petitioner)
+            if workflow.patched(LEAN_STEPS):
+                self._petitioner = input.filing.petitioner  # it goes with the filing's append
+            else:
+                await self._record_petitioner(input.filing.petitioner)
         elif workflow.patched(LEAN_STEPS):
             workflow.upsert_search_attributes(search.changes(None, self.state))
         else:
@@ -235,7 +241,11 @@ class PetitionWorkflow:
                 },
             )
         if workflow.patched(LEAN_STEPS):
-            if changed := search.changes(before, self.state):
+            changed = search.changes(before, self.state)
+            if before is None:  # the client may have set them when it started the workflow
+                started = workflow.info().typed_search_attributes
+                changed = [update for update in changed if started.get(update.key) != update.value]
+            if changed:
                 workflow.upsert_search_attributes(changed)
         elif before is None or search.updates(before) != search.updates(self.state):
             workflow.upsert_search_attributes(search.updates(self.state))
@@ -253,15 +263,16 @@ class PetitionWorkflow:
 
     async def _send_batch(self) -> None:
         """Send the oldest queued events to the event log; updates may queue more meanwhile."""
-        batch = self._unsent[:APPEND_BATCH]
-        local = AppendEventsInput(events=batch)
+        batch = AppendEventsInput(events=self._unsent[:APPEND_BATCH], petitioner=self._petitioner)
+        local = batch
         if self._task_length == workflow.info().get_current_history_length():
             # Some were decided in this very task: if it is lost, its retry may replace them.
-            local = AppendEventsInput(
-                events=batch, tentative_from=self._task_first_seq, decided_at=workflow.now()
+            local = batch.model_copy(
+                update={"tentative_from": self._task_first_seq, "decided_at": workflow.now()}
             )
-        await self._store("append_events", local, AppendEventsInput(events=batch))
-        del self._unsent[: len(batch)]
+        await self._store("append_events", local, batch)
+        del self._unsent[: len(batch.events)]
+        self._petitioner = None
 
     async def _record_petitioner(self, contact: PetitionerContact) -> None:
         await self._store("record_petitioner", contact, contact)

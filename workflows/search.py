@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 
+from schemas.commands import FilePetitionInput
+from schemas.common import RegionPath
 from schemas.state import PetitionState
 
 TIER = SearchAttributeKey.for_keyword("PetitionTier")
@@ -30,6 +37,23 @@ def updates(state: PetitionState) -> list[SearchAttributeUpdate[Any]]:
     ]
 
 
+def _path(region: RegionPath) -> list[str]:
+    return [region.village, region.township, region.county, region.city]
+
+
+def at_filing(filing: FilePetitionInput) -> TypedSearchAttributes:
+    """The routing attributes a petition starts with, set by the client when it starts the workflow
+    (in the start event: no upsert, no extra visibility write). The workflow upserts any it finds
+    different from its own state's."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(TIER, filing.tier.value),
+            SearchAttributePair(REGION, _path(filing.region)),
+            SearchAttributePair(OVERDUE, False),
+        ]
+    )
+
+
 def changes(before: PetitionState | None, after: PetitionState) -> list[SearchAttributeUpdate[Any]]:
     """The routing attributes — tier, region, overdue — whose values ``after`` changes (all of them
     when there is no ``before``).
@@ -37,12 +61,11 @@ def changes(before: PetitionState | None, after: PetitionState) -> list[SearchAt
     The stage is left out: it changes at nearly every step, every upsert is a write to Temporal's
     visibility store and an event in history, and lists by stage come from the read model.
     """
-    region = after.region
     wanted: list[SearchAttributeUpdate[Any]] = []
     if before is None or before.tier != after.tier:
         wanted.append(TIER.value_set(after.tier.value))
     if before is None or before.region != after.region:
-        wanted.append(REGION.value_set([region.village, region.township, region.county, region.city]))
+        wanted.append(REGION.value_set(_path(after.region)))
     if before is None or before.is_overdue != after.is_overdue:
         wanted.append(OVERDUE.value_set(after.is_overdue))
     return wanted

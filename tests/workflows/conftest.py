@@ -44,6 +44,8 @@ class FakeEventLog:
     async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
         await self._maybe_refuse()
         self.calls += 1
+        if input.petitioner is not None:
+            self.petitioners[input.petitioner.petitioner_id] = input.petitioner
         appended = duplicates = 0
         for envelope in input.events:
             stream = self.events.setdefault(envelope.petition_id, [])

@@ -45,8 +45,8 @@ async def test_the_reply_to_an_action_leaves_with_its_events_already_stored(stac
 
     history = await stack.petitions.handle("local").fetch_history()
     assert _scheduled(history) == [], "no ordinary activity while the local attempts succeed"
-    # One marker per store call (petitioner, filing, two actions) and one for the patch.
-    assert _kinds(history)["MARKER_RECORDED"] == 5
+    # One marker per store call (the filing, with the petitioner's contact; two actions), one patch.
+    assert _kinds(history)["MARKER_RECORDED"] == 4
     sent = read_evidence([history]).envelopes
     assert [(e.seq, e.event["type"], e.completed) for e in sent] == [
         (1, "PetitionFiled", True),
@@ -80,7 +80,7 @@ async def test_a_failed_local_attempt_is_retried_as_an_ordinary_activity(
         history = await petitions.handle("fallback").fetch_history()
 
     scheduled = _scheduled(history)
-    assert scheduled[0] == "record_petitioner" and set(scheduled) == {"record_petitioner", "append_events"}
+    assert set(scheduled) == {"append_events"}, "the contact goes with the filing's append"
     failed_markers = [
         e
         for e in history.events
@@ -88,7 +88,9 @@ async def test_a_failed_local_attempt_is_retried_as_an_ordinary_activity(
         and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
         and e.marker_recorded_event_attributes.HasField("failure")
     ]
-    assert len(failed_markers) == len(scheduled), "each ordinary activity follows one failed local attempt"
+    # Every ordinary activity follows a failed local attempt (under a heavily loaded machine a
+    # workflow task can also fail and retry one, hence at least).
+    assert len(failed_markers) >= len(scheduled) >= 1
     # The audit reads what was sent from the ordinary activities' inputs.
     sent = read_evidence([history]).envelopes
     assert sorted({(e.seq, e.event["type"]) for e in sent}) == [(1, "PetitionFiled"), (2, "Acknowledged")]
