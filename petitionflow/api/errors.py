@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.common import RefusalCode
 
@@ -26,6 +29,23 @@ tier …): 409 Conflict."""
 
 def refusal_status(code: RefusalCode) -> int:
     return REFUSAL_STATUS.get(code, 409)
+
+
+RETRY_AFTER = "5"
+"""Seconds a client is asked to wait when a server behind the API is unreachable (503)."""
+
+_TEMPORAL_UNREACHABLE = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
+
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    TimeoutError,
+)
+"""What asyncpg raises when PostgreSQL cannot be reached or goes away mid-request."""
 
 
 class FieldProblem(BaseModel):
@@ -114,6 +134,29 @@ def install(app: FastAPI) -> None:
         problems = field_problems(errors)
         named = ", ".join(f"{p.location}.{p.path}" if p.path else p.location for p in problems)
         return error_response(422, "invalid_request", f"invalid: {named}", fields=problems)
+
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        which = "Temporal" if isinstance(exc, RPCError) else "the event log (PostgreSQL)"
+        if isinstance(exc, RPCError) and exc.status not in _TEMPORAL_UNREACHABLE:
+            structlog.get_logger("petitionflow.api").error(
+                "temporal_error", status=str(exc.status), error=str(exc)
+            )
+            return error_response(500, "internal", "Temporal refused the request; see the server log")
+        structlog.get_logger("petitionflow.api").warning("unavailable", backend=which, error=repr(exc))
+        reason = f"{which} cannot be reached right now; nothing was changed, try again"
+        headers = {"Retry-After": RETRY_AFTER}
+        if request.url.path.startswith("/open311/"):
+            from petitionflow.api import open311  # here: open311 → deps → this module
+
+            fmt = "xml" if request.url.path.endswith(".xml") else "json"
+            response = open311.error_response(open311.Open311Error(503, reason, fmt=fmt))
+            response.headers.update(headers)
+            return response
+        return error_response(503, "unavailable", reason, headers=headers)
+
+    app.add_exception_handler(RPCError, _unavailable)
+    for kind in DATABASE_UNREACHABLE:
+        app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

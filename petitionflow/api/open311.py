@@ -56,8 +56,13 @@ class Open311Error(Exception):
 def install(app: FastAPI) -> None:
     @app.exception_handler(Open311Error)
     async def _error(request: Request, exc: Open311Error) -> Response:
-        errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
-        return _render(exc.fmt, "errors", errors, status=exc.status)
+        return error_response(exc)
+
+
+def error_response(exc: Open311Error) -> Response:
+    """``exc`` in GeoReport's error format."""
+    errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
+    return _render(exc.fmt, "errors", errors, status=exc.status)
 
 
 def _format(fmt: str) -> str:
