@@ -20,7 +20,7 @@ import asyncio
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +30,7 @@ import worker
 from petitionflow.audit import verify, verify_all
 from petitionflow.client import PetitionClient
 from petitionflow.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.testing import time_skipping
 from schemas.commands import (
     AcknowledgeInput,
     AssessInput,
@@ -44,7 +45,7 @@ from schemas.state import PetitionState
 from store import eventlog
 from store.migrate import migrate
 from tests.factories import T0, contact_cadre, filing, official, petitioner
-from tests.histories.record import settle, time_skipping
+from tests.histories.record import settle
 from workflows import lifecycle
 
 H = timedelta(hours=1)
@@ -182,11 +183,12 @@ async def main(petitions: int, long_events: int, sample: int) -> None:
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedPostgres(Path(tmp) / "data", port=free_port(), settings=_SETTINGS) as pg,
     ):
-        for name, work in (
+        works: list[tuple[str, Callable[[asyncpg.Pool], Awaitable[None]]]] = [
             ("long", lambda pool: one_long_petition(pool, long_events)),
             ("many", lambda pool: many_petitions(pool, petitions)),
             ("sample", lambda pool: temporal_sample(pool, sample)),
-        ):
+        ]
+        for name, work in works:
             pg.create_database(name)
             async with asyncpg.create_pool(pg.url(name), min_size=1, max_size=8) as pool:
                 await migrate(pool)
