@@ -170,23 +170,21 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 def _copy_text(records: Iterable[Record]) -> bytes:
     """``records`` as the data of ``COPY ... FROM STDIN`` (text format)."""
-    return "".join(["\t".join([_field(v) for v in r]) + "\n" for r in records]).encode()
+    return "".join(["\t".join(map(_field, r)) + "\n" for r in records]).encode()
 
 
 def _field(value: object) -> str:
-    if value is None:
-        return "\\N"
     if isinstance(value, str):
         if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
             return value.translate(_ESCAPES)
-        return str.__str__(value)
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int | float):
-        return repr(value)
+        return value if type(value) is str else str.__str__(value)  # an enum member: its value
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
     if isinstance(value, datetime):
         # As asyncpg sends a timestamptz: ``astimezone`` takes a naive time as local time.
         return (value if value.tzinfo is not None else value.astimezone(UTC)).isoformat()
+    if isinstance(value, int | float):
+        return repr(value)
     raise TypeError(f"no COPY text for {type(value).__name__}")
