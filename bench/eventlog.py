@@ -70,7 +70,7 @@ class Figures:
             f" petitions, {self.batch_seconds:.1f} s)",
             f"rebuild: {self.rebuild_events / self.rebuild_seconds:,.0f} events/s"
             f" ({self.rebuild_events:,} events of {self.rebuild_petitions:,} petitions,"
-            f" {self.rebuild_workers} worker processes, {self.rebuild_seconds:.1f} s)",
+            f" at most {self.rebuild_workers} worker processes, {self.rebuild_seconds:.1f} s)",
         ]
 
 

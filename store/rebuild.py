@@ -21,6 +21,10 @@ ProgressFn = Callable[[RebuildResult], None]
 SLICE_EVENTS = 20_000
 """About how many events one slice of petitions holds: the unit of work of a worker process."""
 
+WORKER_EVENTS = 200_000
+"""A worker process is started for each this many events at most: starting one (a new interpreter
+importing the schemas) costs about as much as refolding 20,000 events."""
+
 _COLUMNS = {
     "petitions": PETITION_COLUMNS,
     "tier_stints": STINT_COLUMNS,
@@ -39,9 +43,10 @@ async def rebuild_read_models(
     are added back and existing ones are kept as they are.
 
     Args:
-        workers: processes that refold slices of petitions at the same time, each on a connection
-            of its own that reads this transaction's snapshot; their rows are written here, so the
-            rebuild stays one transaction. 1 refolds in this process.
+        workers: at most this many processes refold slices of petitions at the same time, each on
+            a connection of its own that reads this transaction's snapshot; their rows are written
+            here, so the rebuild stays one transaction. Fewer are started for a small log (one per
+            ``WORKER_EVENTS``), and with 1 the petitions are refolded in this process.
         dsn: where the workers connect (the database ``db`` is on); needed when ``workers > 1``.
     """
     if workers > 1 and dsn is None:
@@ -49,7 +54,8 @@ async def rebuild_read_models(
     petitions = events = 0
     async with connection(db) as conn, conn.transaction():
         await conn.execute("LOCK TABLE streams IN EXCLUSIVE MODE")
-        slices = await _slices(conn)
+        slices, logged = await _slices(conn)
+        workers = min(workers, logged // WORKER_EVENTS)
         # Taken once no append can commit: every worker reads the same, complete log.
         snapshot = await conn.fetchval("SELECT pg_export_snapshot()") if workers > 1 else None
         await conn.execute("TRUNCATE petitions, tier_stints, echo_wall")
@@ -86,8 +92,9 @@ async def rebuild_read_models(
     return result
 
 
-async def _slices(conn: Conn) -> list[Slice]:
-    """Slices of about ``SLICE_EVENTS`` events that together hold every petition id there can be."""
+async def _slices(conn: Conn) -> tuple[list[Slice], int]:
+    """Slices of about ``SLICE_EVENTS`` events that together hold every petition id there can be,
+    and how many events there are."""
     totals = await conn.fetchrow("SELECT count(*), coalesce(sum(last_seq), 0) FROM streams")
     assert totals is not None
     petitions, events = totals
@@ -99,7 +106,7 @@ async def _slices(conn: Conn) -> list[Slice]:
         per_slice,
     )
     bounds = [None, *starts, None]
-    return [Slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+    return [Slice(start, stop) for start, stop in itertools.pairwise(bounds)], events
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

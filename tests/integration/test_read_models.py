@@ -117,6 +117,7 @@ async def test_a_rebuild_in_worker_processes_writes_the_same_rows(
     """Two workers refolding slices of one petition each in the rebuild's snapshot write what the
     appends wrote, and what a rebuild in one process writes, the missing outbox rows included."""
     monkeypatch.setattr(rebuild, "SLICE_EVENTS", 8)  # about a petition a slice
+    monkeypatch.setattr(rebuild, "WORKER_EVENTS", 1)  # workers however small the log
     stories = _mix()
     await _append_in_batches(pool, stories)
     written = await dump_read_models(pool)
@@ -140,6 +141,7 @@ async def test_a_worker_that_cannot_fold_its_slice_leaves_the_read_models_as_the
     pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rebuild, "SLICE_EVENTS", 8)
+    monkeypatch.setattr(rebuild, "WORKER_EVENTS", 1)
     await _append_in_batches(pool, _mix())
     before = await dump_read_models(pool)
     await pool.execute("UPDATE events SET seq = 99 WHERE petition_id = 'p-info' AND seq = 3")
