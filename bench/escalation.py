@@ -70,6 +70,8 @@ MONTH = timedelta(days=30, hours=12)
 """Skipped after filing; the extra half day keeps a daily reminder off the edge."""
 FILE_CONCURRENCY = 100
 SKIP_STEP = timedelta(hours=1)
+SKIP_DEADLINE = timedelta(hours=1)
+"""How long one skip call of ``SKIP_STEP`` may take in wall time."""
 PROGRESS_EVERY = 60.0
 """Seconds between progress lines (on stderr) while the month is skipped."""
 
@@ -254,7 +256,8 @@ async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
             # A skip call lasts as long as the worker takes over the timers it passes: minutes when
             # thousands share an instant. With the environment's client (keepalive pings every 30 s;
             # grpc-java servers by default refuse pings more often than every 5 minutes) one failed
-            # with "h2 protocol error" at 2,000 petitions, so the skips go through a client without.
+            # with "h2 protocol error" at 2,000 petitions, so the skips go through a client without,
+            # and with a deadline of their own (with none, one failed with "Timeout expired" at 5,000).
             target = env.client.service_client.config.target_host
             skipper = await Client.connect(target, keep_alive_config=None)
             started = time.perf_counter()
@@ -265,7 +268,7 @@ async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
             while skipped < MONTH:
                 request = SleepRequest()
                 request.duration.FromTimedelta(min(SKIP_STEP, MONTH - skipped))
-                await skipper.test_service.unlock_time_skipping_with_sleep(request)
+                await skipper.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
                 skipped += SKIP_STEP
                 if time.perf_counter() - progress > PROGRESS_EVERY:
                     progress = time.perf_counter()
