@@ -53,38 +53,46 @@ class Refolded:
     rows: dict[str, bytes]
 
 
-# The body without the filing's policy, and the policy apart: policies repeat from petition to
-# petition, so each distinct one is validated once (``_EventReader``).
+# The stored event as the JSON ``EVENT_ADAPTER`` reads, as ``store.eventlog.EVENT_JSON_SQL`` gives it
+# but built as text, which costs the server less than building a jsonb value. A filing's policy comes
+# apart: policies repeat from petition to petition, so each distinct one is validated once.
 _EVENTS = (
-    "SELECT petition_id, seq, type, version, at, actor::text,"
-    " CASE WHEN type = 'PetitionFiled' THEN body - 'policy' ELSE body END::text,"
-    " CASE WHEN type = 'PetitionFiled' THEN body -> 'policy' END::text"
-    " FROM events WHERE {where} ORDER BY petition_id, seq"
+    "SELECT petition_id, seq,"
+    """ '{"type":' || to_json(type) || ',"version":' || version || ',"at":' || to_json(at)"""
+    """ || ',"actor":' || actor::text"""
+    """ || CASE WHEN b.body = '{}' THEN '}' ELSE ',' || substr(b.body::text, 2) END,"""
+    " b.policy::text"
+    " FROM events, LATERAL (SELECT"
+    "  CASE WHEN type = 'PetitionFiled' THEN body - 'policy' ELSE body END AS body,"
+    "  CASE WHEN type = 'PetitionFiled' THEN body -> 'policy' END AS policy) b"
 )
-_OUTBOX = "SELECT petition_id, seq, recipient_role, recipient_id FROM notifications WHERE {where}"
+_OUTBOX = "SELECT petition_id, seq, recipient_role, recipient_id FROM notifications"
 
 
 async def refold(conn: Conn, part: Slice) -> Refolded:
     """Fold every event of the petitions in ``part`` and return their read-model rows.
 
+    ``conn`` must be in a transaction whose time zone is UTC, so events read back keep the UTC
+    times they were made with.
+
     Raises:
         ValueError: a petition's events do not fold (``lifecycle.evolve`` refuses one, or seqs skip).
     """
     where, params = part.where()
-    rows = await conn.fetch(_EVENTS.format(where=where), *params)
+    rows = await conn.fetch(f"{_EVENTS} WHERE {where} ORDER BY petition_id, seq", *params)
     in_outbox: set[NotificationKey] = {
-        (r[0], r[1], r[2], r[3]) for r in await conn.fetch(_OUTBOX.format(where=where), *params)
+        (r[0], r[1], r[2], r[3]) for r in await conn.fetch(f"{_OUTBOX} WHERE {where}", *params)
     }
     reader = _EventReader()
     projections: list[PetitionProjection] = []
     projection = PetitionProjection()
     current = None
-    for petition_id, seq, type_, version, at, actor, body, policy in rows:
+    for petition_id, seq, event, policy in rows:
         if petition_id != current:
             projection = PetitionProjection(in_outbox=in_outbox)
             projections.append(projection)
             current = petition_id
-        projection.apply(seq, reader.event(type_, version, at, actor, body, policy))
+        projection.apply(seq, reader.event(event, policy))
     return Refolded(
         petitions=len(projections),
         events=len(rows),
@@ -113,6 +121,7 @@ def refold_in_snapshot(dsn: str, snapshot: str, part: Slice) -> Refolded:
         try:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                await conn.execute("SET LOCAL TIME ZONE 'UTC'")
                 return await refold(conn, part)
         finally:
             await conn.close()
@@ -121,36 +130,18 @@ def refold_in_snapshot(dsn: str, snapshot: str, part: Slice) -> Refolded:
 
 
 class _EventReader:
-    """Stored events back as today's ``Event``, as ``upcasting.parse_event_json`` would give them.
-
-    Takes the row's columns rather than one JSON document built by PostgreSQL (building it costs the
-    server more than the rest of the read), and validates a policy once however many filings
-    carry it."""
+    """Stored events back as today's ``Event``, as ``store.eventlog.parse_event`` gives them; a
+    policy is validated once however many filings carry it."""
 
     def __init__(self) -> None:
         self._policies: dict[str, Policy] = {}
-        self._heads: dict[tuple[str, int], str] = {}
 
-    def event(
-        self, type_: str, version: int, at: datetime, actor: str, body: str, policy: str | None
-    ) -> Event:
-        if policy is not None:
-            return self._filing(type_, version, at, actor, body, policy)
-        head = self._heads.get((type_, version))
-        if head is None:
-            head = self._heads[type_, version] = (
-                f'{{"type":{json.dumps(type_)},"version":{json.dumps(version)},"at":'
-            )
-        rest = "}" if body == "{}" else "," + body[1:]
-        text = f'{head}"{at.isoformat()}","actor":{actor}{rest}'
-        if upcasting.needs_upcast(type_, version):
-            return upcasting.parse_event(json.loads(text))
-        return EVENT_ADAPTER.validate_json(text)
-
-    def _filing(self, type_: str, version: int, at: datetime, actor: str, body: str, policy: str) -> Event:
-        raw: dict[str, Any] = json.loads(body)
-        raw |= {"type": type_, "version": version, "at": at.isoformat(), "actor": json.loads(actor)}
-        if upcasting.needs_upcast(type_, version):
+    def event(self, event: str, policy: str | None) -> Event:
+        """``event`` as ``_EVENTS`` gives it, with the ``policy`` taken out of a filing."""
+        if policy is None:
+            return upcasting.parse_event_json(event)
+        raw: dict[str, Any] = json.loads(event)
+        if upcasting.needs_upcast(raw["type"], raw["version"]):
             raw["policy"] = json.loads(policy)
             return upcasting.parse_event(raw)
         cached = self._policies.get(policy)

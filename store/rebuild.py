@@ -54,6 +54,7 @@ async def rebuild_read_models(
     petitions = events = 0
     async with connection(db) as conn, conn.transaction():
         await conn.execute("LOCK TABLE streams IN EXCLUSIVE MODE")
+        await conn.execute("SET LOCAL TIME ZONE 'UTC'")  # as ``refold`` needs it
         slices, logged = await _slices(conn)
         workers = min(workers, logged // WORKER_EVENTS)
         # Taken once no append can commit: every worker reads the same, complete log.
