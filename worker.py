@@ -1,8 +1,7 @@
-"""The petitionflow worker: wiring only. Settings, logging, a pool, a client, and the Worker."""
+"""The petitionflow worker: the Temporal client and the Worker for Petition workflows and their activities."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import py_compile
 from collections.abc import Callable, Sequence
@@ -15,8 +14,6 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.eventlog import EventLogActivities
-from petitionflow import logs
-from petitionflow.settings import Settings
 from workflows.petition import PetitionWorkflow
 
 
@@ -82,30 +79,11 @@ def build_worker(
     )
 
 
-async def run(settings: Settings) -> None:
-    """Run a worker against the servers ``settings`` name until cancelled."""
-    if settings.temporal_address is None or settings.database_url is None:
-        raise SystemExit(
-            "PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL must be set "
-            "(or run `petitionflow dev` for the embedded stack)"
-        )
-    client = await connect(settings.temporal_address, settings.namespace)
-    async with asyncpg.create_pool(settings.database_url, max_size=settings.db_pool_size) as pool:
-        worker = build_worker(
-            client,
-            pool,
-            task_queue=settings.task_queue,
-            max_cached_workflows=settings.max_cached_workflows,
-            max_concurrent_activities=settings.max_concurrent_activities,
-            sandboxed=settings.workflow_sandbox,
-        )
-        await worker.run()
-
-
 def main() -> None:
-    settings = Settings()
-    logs.configure(fmt=settings.log_format, level=settings.log_level)
-    asyncio.run(run(settings))
+    """``python worker.py``: the same as ``petitionflow worker`` (``petitionflow.cli._serve`` wires it)."""
+    from petitionflow.cli import run_worker
+
+    run_worker()
 
 
 if __name__ == "__main__":

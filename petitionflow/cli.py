@@ -98,10 +98,14 @@ async def _serve(
     settings: Settings,
     *,
     file_demo: bool = False,
+    run_worker: bool = True,
     api_port: int | None = None,
+    api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Run a worker (and the HTTP API on ``api_port``) until SIGINT or SIGTERM, then stop gracefully."""
+    """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
+    SIGTERM, then stop gracefully. The one place a process connects Temporal and PostgreSQL:
+    ``dev``, ``worker`` and ``api`` all come here."""
     import worker  # the top-level wiring module
 
     client = await worker.connect(temporal_address, settings.namespace)
@@ -110,13 +114,17 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with asyncpg.create_pool(database_url, max_size=settings.db_pool_size) as pool:
-        running = worker.build_worker(
-            client,
-            pool,
-            task_queue=settings.task_queue,
-            max_cached_workflows=settings.max_cached_workflows,
-            max_concurrent_activities=settings.max_concurrent_activities,
-            sandboxed=settings.workflow_sandbox,
+        running = (
+            worker.build_worker(
+                client,
+                pool,
+                task_queue=settings.task_queue,
+                max_cached_workflows=settings.max_cached_workflows,
+                max_concurrent_activities=settings.max_concurrent_activities,
+                sandboxed=settings.workflow_sandbox,
+            )
+            if run_worker
+            else contextlib.nullcontext()
         )
         async with running:
             api = None
@@ -125,7 +133,7 @@ async def _serve(
                 from petitionflow.api.server import serve
 
                 app_ = create_app(temporal_client=client, pool=pool, task_queue=settings.task_queue)
-                api = asyncio.create_task(serve(app_, port=api_port))
+                api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
             if on_ready is not None:
                 on_ready()
@@ -182,11 +190,21 @@ def run_api(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Serve the HTTP API against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
-    from petitionflow.api.server import run as run_server
-
     settings = _settings()
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    asyncio.run(run_server(settings, host=host, port=port))
+    if settings.temporal_address is None or settings.database_url is None:
+        console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    asyncio.run(
+        _serve(
+            settings.temporal_address,
+            settings.database_url,
+            settings,
+            run_worker=False,
+            api_port=port,
+            api_host=host,
+        )
+    )
 
 
 @app.command("migrate")
