@@ -10,9 +10,10 @@ durable settings. Two ways of appending:
   caused: what a workflow's activity sends), ``PER_PETITION_CONCURRENCY`` calls at a time;
 - **many petitions per call**, ``PETITIONS_PER_CALL`` whole petitions in each call, one call at a time.
 
-Then ``rebuild_read_models`` refolds all of it, in one worker process per core by default.
+Then ``rebuild_read_models`` refolds all of it, with one worker process per core by default, and
+again with each further number of workers given (``--rebuild-workers 2 1``: the same log, two ways).
 
-    .venv/bin/python bench/eventlog.py [--small] [--events 1000000] [--rebuild-workers N]
+    .venv/bin/python bench/eventlog.py [--small] [--events 1000000] [--rebuild-workers N [N ...]]
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class Figures:
     batch_seconds: float
     rebuild_petitions: int
     rebuild_events: int
-    rebuild_seconds: float
-    rebuild_workers: int
+    rebuild_seconds: tuple[float, ...]
+    rebuild_workers: tuple[int, ...]
+    """The rebuilds' worker processes (at most), one value per rebuild, in the order they ran."""
 
     def lines(self) -> list[str]:
         return [
@@ -68,9 +70,13 @@ class Figures:
             f"append, many petitions per call: {self.batch_events / self.batch_seconds:,.0f} events/s"
             f" ({self.batch_events:,} events in {self.batch_calls:,} calls of {PETITIONS_PER_CALL}"
             f" petitions, {self.batch_seconds:.1f} s)",
-            f"rebuild: {self.rebuild_events / self.rebuild_seconds:,.0f} events/s"
+        ] + [
+            f"{'rebuild' if n == 0 else 'rebuild again'}: {self.rebuild_events / seconds:,.0f} events/s"
             f" ({self.rebuild_events:,} events of {self.rebuild_petitions:,} petitions,"
-            f" at most {self.rebuild_workers} worker processes, {self.rebuild_seconds:.1f} s)",
+            f" at most {workers} worker processes, {seconds:.1f} s)"
+            for n, (workers, seconds) in enumerate(
+                zip(self.rebuild_workers, self.rebuild_seconds, strict=True)
+            )
         ]
 
 
@@ -93,7 +99,9 @@ async def append_per_petition(pool: asyncpg.Pool, petitions: list[list[list[Enve
     return calls, time.perf_counter() - started
 
 
-async def measure(events: int, url: str, *, rebuild_workers: int = 1, progress: bool = False) -> Figures:
+async def measure(
+    events: int, url: str, *, rebuild_workers: tuple[int, ...] = (1,), progress: bool = False
+) -> Figures:
     templates = _lives.lives(TEMPLATES)
     per_life = sum(len(e) for life in templates for e in life) / len(templates)
     total = max(2, round(events / per_life))
@@ -125,9 +133,14 @@ async def measure(events: int, url: str, *, rebuild_workers: int = 1, progress: 
             if progress and batch_calls % 100 == 0:
                 print(f"  ... many per call: {batch_events:,} events", flush=True)
 
-        started = time.perf_counter()
-        rebuilt = await rebuild_read_models(pool, workers=rebuild_workers, dsn=url)
-        rebuild_seconds = time.perf_counter() - started
+        rebuild_seconds: list[float] = []
+        for workers in rebuild_workers:
+            if progress:
+                load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                print(f"  ... rebuilding, at most {workers} worker processes (load {load})", flush=True)
+            started = time.perf_counter()
+            rebuilt = await rebuild_read_models(pool, workers=workers, dsn=url)
+            rebuild_seconds.append(time.perf_counter() - started)
     assert rebuilt.events == per_petition_events + batch_events, rebuilt
     return Figures(
         per_petition_events=per_petition_events,
@@ -138,12 +151,12 @@ async def measure(events: int, url: str, *, rebuild_workers: int = 1, progress: 
         batch_seconds=batch_seconds,
         rebuild_petitions=rebuilt.petitions,
         rebuild_events=rebuilt.events,
-        rebuild_seconds=rebuild_seconds,
+        rebuild_seconds=tuple(rebuild_seconds),
         rebuild_workers=rebuild_workers,
     )
 
 
-async def _main(events: int, workdir: Path, rebuild_workers: int) -> Figures:
+async def _main(events: int, workdir: Path, rebuild_workers: tuple[int, ...]) -> Figures:
     with _stack.postgres(workdir) as url:
         await _stack.migrated(url)
         return await measure(events, url, rebuild_workers=rebuild_workers, progress=True)
@@ -160,14 +173,15 @@ def main() -> None:
     parser.add_argument(
         "--rebuild-workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="worker processes of the rebuild (default: one per core)",
+        nargs="+",
+        default=[os.cpu_count() or 1],
+        help="worker processes of the rebuild (default: one per core); several: one rebuild each",
     )
     args = parser.parse_args()
     print(_stack.machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-eventlog-") as workdir:
         figures = asyncio.run(
-            _main(50_000 if args.small else args.events, Path(workdir), args.rebuild_workers)
+            _main(50_000 if args.small else args.events, Path(workdir), tuple(args.rebuild_workers))
         )
     for line in figures.lines():
         print(line)
