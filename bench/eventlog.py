@@ -10,8 +10,8 @@ durable settings. Two ways of appending:
   caused: what a workflow's activity sends), ``PER_PETITION_CONCURRENCY`` calls at a time;
 - **many petitions per call**, ``PETITIONS_PER_CALL`` whole petitions in each call, one call at a time.
 
-Then ``rebuild_read_models`` refolds all of it, with one worker process per core by default, and
-again with each further number of workers given (``--rebuild-workers 2 1``: the same log, two ways).
+Then ``rebuild_read_models`` refolds all of it, once for each number of worker processes given by
+``--rebuild-workers`` (by default one per core, then again in one process: the same log, two ways).
 
     .venv/bin/python bench/eventlog.py [--small] [--events 1000000] [--rebuild-workers N [N ...]]
 """
@@ -174,8 +174,9 @@ def main() -> None:
         "--rebuild-workers",
         type=int,
         nargs="+",
-        default=[os.cpu_count() or 1],
-        help="worker processes of the rebuild (default: one per core); several: one rebuild each",
+        default=sorted({os.cpu_count() or 1, 1}, reverse=True),
+        help="worker processes of the rebuild, one rebuild for each count given"
+        " (default: one per core, then 1)",
     )
     args = parser.parse_args()
     print(_stack.machine(), flush=True)

@@ -223,8 +223,13 @@ def run_migrate() -> None:
 @app.command("rebuild-read-models")
 def rebuild_read_models(
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes that refold petitions at the same time.")
-    ] = os.cpu_count() or 1,
+        int,
+        typer.Option(
+            min=1,
+            help="Processes that refold petitions at the same time; more than 1 pays only when"
+            " that many cores are free (PostgreSQL needs some too).",
+        ),
+    ] = 1,
 ) -> None:
     """Refold every petition's events into the read models (petitions, echo wall, figures)."""
     from store.models import RebuildResult
