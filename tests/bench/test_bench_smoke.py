@@ -38,8 +38,11 @@ async def test_lifecycle_prints_throughputs_a_ratio_latencies_and_lag(tmp_path: 
     assert 0 <= figures(lines, "read-model lag:")[0] < 60_000
     assert all(seconds > 0 for seconds in result.cpu.values()), result.cpu
     ours, baseline = result.history["ours"], result.history["baseline"]
-    assert ours[2] >= 2 and baseline[2] == 0  # record_petitioner and batched appends; none in the bare one
-    assert ours[1] > baseline[1] >= 2
+    # Every store ran as a local activity: no activity task, and about a workflow task per step, as
+    # bare (either may fold its start and first update into one task).
+    assert (ours[2], baseline[2]) == (0, 0)
+    assert baseline[1] >= 4 and abs(ours[1] - baseline[1]) <= 1
+    assert ours[0] > baseline[0]  # the local activities' markers, timers, search attributes
 
 
 async def test_eventlog_appends_both_ways_and_rebuilds(pg: EmbeddedPostgres, database_url: str) -> None:
