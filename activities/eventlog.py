@@ -41,10 +41,12 @@ class EventLogActivities:
             # An ordinary activity's input is in the history already: only a local one is tentative.
             tentative = eventlog.Tentative(from_seq=input.tentative_from, at=input.decided_at)
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                if input.petitioner is not None:
+            if input.petitioner is None:
+                result = await eventlog.append(self._pool, input.events, tentative=tentative)
+            else:  # a filing: the contact and the events in one transaction
+                async with self._pool.acquire() as conn, conn.transaction():
                     await eventlog.record_petitioner(conn, input.petitioner)
-                result = await eventlog.append(conn, input.events, tentative=tentative)
+                    result = await eventlog.append(conn, input.events, tentative=tentative)
         except (eventlog.EventConflict, eventlog.EventGap) as err:
             bound.error("event_log_refused_append", error=str(err))
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err

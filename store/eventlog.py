@@ -117,17 +117,7 @@ async def append(
                 raise EventGap(stream.petition_id, stream.last_seq + 1, stream.new[0].seq)
         writing = [s for s in (streams[i] for i in ids) if s.new]
         if writing:
-            await _write(conn, writing)
-            if tentative is not None:
-                zoned = [s.petition_id for s in writing if s.new[-1].seq >= tentative.from_seq]
-                if zoned:
-                    await conn.execute(
-                        "UPDATE streams SET tentative_from = $2, tentative_at = $3"
-                        " WHERE petition_id = any($1::text[])",
-                        zoned,
-                        tentative.from_seq,
-                        tentative.at,
-                    )
+            await _write(conn, writing, tentative)
     return AppendResult(appended=len(envelopes) - duplicates, duplicates=duplicates)
 
 
@@ -141,18 +131,22 @@ def _group(envelopes: Sequence[Envelope]) -> dict[PetitionId, _Stream]:
     return streams
 
 
+_LOCK = (
+    "SELECT petition_id, last_seq, last_hash, tentative_from, tentative_at FROM streams"
+    " WHERE petition_id = any($1::text[]) ORDER BY petition_id FOR UPDATE"
+)
+
+
 async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: list[PetitionId]) -> None:
-    await conn.execute(
-        "INSERT INTO streams (petition_id, last_seq, last_hash)"
-        " SELECT id, 0, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING",
-        ids,
-        chain.GENESIS,
-    )
-    rows = await conn.fetch(
-        "SELECT petition_id, last_seq, last_hash, tentative_from, tentative_at FROM streams"
-        " WHERE petition_id = any($1::text[]) ORDER BY petition_id FOR UPDATE",
-        ids,
-    )
+    rows = await conn.fetch(_LOCK, ids)
+    if len(rows) < len(ids):  # new petitions: create their stream rows, then lock them all
+        await conn.execute(
+            "INSERT INTO streams (petition_id, last_seq, last_hash)"
+            " SELECT id, 0, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING",
+            ids,
+            chain.GENESIS,
+        )
+        rows = await conn.fetch(_LOCK, ids)
     for row in rows:
         stream = streams[row["petition_id"]]
         stream.last_seq = row["last_seq"]
@@ -242,7 +236,7 @@ async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     await save_projections(conn, [projection])
 
 
-async def _write(conn: Conn, streams: list[_Stream]) -> None:
+async def _write(conn: Conn, streams: list[_Stream], tentative: Tentative | None = None) -> None:
     projections = await load_projections(conn, [s.petition_id for s in streams])
     event_rows: list[Record] = []
     heads: list[Record] = []
@@ -274,7 +268,11 @@ async def _write(conn: Conn, streams: list[_Stream]) -> None:
             )
             projection.apply(envelope.seq, event)
             prev_hash = hash_
-        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash))
+        # A tentative write marks its zone on the stream; any other leaves the zone as it was.
+        zone: tuple[int | None, datetime | None] = (None, None)
+        if tentative is not None and stream.new[-1].seq >= tentative.from_seq:
+            zone = (tentative.from_seq, tentative.at)
+        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash, *zone))
     await save_projections(conn, list(projections.values()), events=event_rows, heads=heads)
 
 
@@ -339,7 +337,7 @@ _SQL_TYPES = {
 }
 """The PostgreSQL type of every read-model and event column not of type text."""
 
-_HEAD_COLUMNS = ("petition_id", "last_seq", "last_hash")
+_HEAD_COLUMNS = ("petition_id", "last_seq", "last_hash", "tentative_from", "tentative_at")
 
 
 class _Statement:
@@ -376,8 +374,10 @@ def _save_statement() -> str:
     statement = _Statement()
     statement.insert("events", EVENT_COLUMNS, "")
     statement.parts.append(
-        f"_streams AS (UPDATE streams s SET last_seq = r.last_seq, last_hash = r.last_hash"
-        f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea'))}"
+        f"_streams AS (UPDATE streams s SET last_seq = r.last_seq, last_hash = r.last_hash,"
+        " tentative_from = coalesce(r.tentative_from, s.tentative_from),"
+        " tentative_at = coalesce(r.tentative_at, s.tentative_at)"
+        f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea', 'int', 'timestamptz'))}"
         " WHERE s.petition_id = r.petition_id)"
     )
     statement.upsert("petitions", PETITION_COLUMNS, ("petition_id",))
