@@ -77,6 +77,8 @@ class _Stream:
     tentative_from: int | None = None
     tentative_at: datetime | None = None
     """The zone of the last tentative append, as the stream row holds it."""
+    recorded_through: int = 0
+    """Every event up to this seq is known to be in Temporal's history."""
     new: list[Envelope] = field(default_factory=list)
     supersede_from: int | None = None
 
@@ -132,7 +134,7 @@ def _group(envelopes: Sequence[Envelope]) -> dict[PetitionId, _Stream]:
 
 
 _LOCK = (
-    "SELECT petition_id, last_seq, last_hash, tentative_from, tentative_at FROM streams"
+    "SELECT petition_id, last_seq, last_hash, tentative_from, tentative_at, recorded_through FROM streams"
     " WHERE petition_id = any($1::text[]) ORDER BY petition_id FOR UPDATE"
 )
 
@@ -153,6 +155,7 @@ async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: lis
         stream.last_hash = bytes(row["last_hash"])
         stream.tentative_from = row["tentative_from"]
         stream.tentative_at = row["tentative_at"]
+        stream.recorded_through = row["recorded_through"]
 
 
 def _may_supersede(stream: _Stream, seq: int, tentative: Tentative | None) -> bool:
@@ -160,6 +163,8 @@ def _may_supersede(stream: _Stream, seq: int, tentative: Tentative | None) -> bo
     a lost workflow task that this append may overrule."""
     if stream.tentative_from is None or stream.tentative_at is None or seq < stream.tentative_from:
         return False  # the stored event is in Temporal's history: a real conflict
+    if seq <= stream.recorded_through:
+        return False  # a later append showed it recorded: a slow, lost attempt must not replace it
     if tentative is None:
         return True  # the history's own events overrule a tentative write
     return seq >= tentative.from_seq and stream.tentative_at < tentative.at
@@ -203,7 +208,7 @@ async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream], tentative
 
 async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     """Move the stream's events from ``seq`` on to ``superseded_events`` and refold the petition's
-    read models from the events before it (unsent notifications of the removed events go too)."""
+    read models from the events before it (the removed events' notifications go too)."""
     pid = stream.petition_id
     prev_hash = await conn.fetchval(
         "SELECT prev_hash FROM events WHERE petition_id = $1 AND seq = $2", pid, seq
@@ -219,9 +224,8 @@ async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     await conn.execute(
         "UPDATE streams SET last_seq = $2, last_hash = $3 WHERE petition_id = $1", pid, seq - 1, prev_hash
     )
-    await conn.execute(
-        "DELETE FROM notifications WHERE petition_id = $1 AND seq >= $2 AND sent_at IS NULL", pid, seq
-    )
+    # All of them, sent or not: the replacing events owe their own (a sent one goes out again, corrected).
+    await conn.execute("DELETE FROM notifications WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM echo_wall WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM tier_stints WHERE petition_id = $1", pid)
     stream.last_seq, stream.last_hash = seq - 1, bytes(prev_hash)
@@ -269,10 +273,15 @@ async def _write(conn: Conn, streams: list[_Stream], tentative: Tentative | None
             projection.apply(envelope.seq, event)
             prev_hash = hash_
         # A tentative write marks its zone on the stream; any other leaves the zone as it was.
+        # What this append shows recorded: all of it when it comes from the history (an ordinary
+        # activity's input), else what its task decided before it (earlier, completed tasks).
         zone: tuple[int | None, datetime | None] = (None, None)
-        if tentative is not None and stream.new[-1].seq >= tentative.from_seq:
-            zone = (tentative.from_seq, tentative.at)
-        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash, *zone))
+        recorded = stream.new[-1].seq
+        if tentative is not None:
+            recorded = tentative.from_seq - 1
+            if stream.new[-1].seq >= tentative.from_seq:
+                zone = (tentative.from_seq, tentative.at)
+        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash, *zone, recorded))
     await save_projections(conn, list(projections.values()), events=event_rows, heads=heads)
 
 
@@ -337,7 +346,7 @@ _SQL_TYPES = {
 }
 """The PostgreSQL type of every read-model and event column not of type text."""
 
-_HEAD_COLUMNS = ("petition_id", "last_seq", "last_hash", "tentative_from", "tentative_at")
+_HEAD_COLUMNS = ("petition_id", "last_seq", "last_hash", "tentative_from", "tentative_at", "recorded_through")
 
 
 class _Statement:
@@ -376,8 +385,9 @@ def _save_statement() -> str:
     statement.parts.append(
         f"_streams AS (UPDATE streams s SET last_seq = r.last_seq, last_hash = r.last_hash,"
         " tentative_from = coalesce(r.tentative_from, s.tentative_from),"
-        " tentative_at = coalesce(r.tentative_at, s.tentative_at)"
-        f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea', 'int', 'timestamptz'))}"
+        " tentative_at = coalesce(r.tentative_at, s.tentative_at),"
+        " recorded_through = greatest(s.recorded_through, r.recorded_through)"
+        f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea', 'int', 'timestamptz', 'int'))}"
         " WHERE s.petition_id = r.petition_id)"
     )
     statement.upsert("petitions", PETITION_COLUMNS, ("petition_id",))

@@ -4,9 +4,12 @@
 -- last such tentative write; replaced rows are kept, whole, in superseded_events.
 
 ALTER TABLE streams
-    ADD COLUMN tentative_from int,
-    ADD COLUMN tentative_at   timestamptz,
+    ADD COLUMN tentative_from   int,
+    ADD COLUMN tentative_at     timestamptz,
+    ADD COLUMN recorded_through int NOT NULL DEFAULT 0,
     ADD CONSTRAINT streams_tentative_zone CHECK ((tentative_from IS NULL) = (tentative_at IS NULL));
+COMMENT ON COLUMN streams.recorded_through IS
+    'Every event up to this seq is known to be in Temporal''s history: never replaced.';
 COMMENT ON COLUMN streams.tentative_from IS
     'First seq of the last append made by a workflow task not yet in Temporal''s history (a local activity).';
 COMMENT ON COLUMN streams.tentative_at IS

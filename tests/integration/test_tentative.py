@@ -108,3 +108,20 @@ async def test_the_historys_own_events_replace_a_tentative_write(pool: asyncpg.P
     await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=RETRY))
     await append(pool, recorded.envelopes)
     assert await read_events(pool, "p-1") == recorded.envelopes
+
+
+async def test_a_slow_lost_attempt_cannot_replace_what_an_ordinary_activity_recorded(
+    pool: asyncpg.Pool,
+) -> None:
+    """The lost task's retry fell back to an ordinary activity (recorded in history); the lost
+    attempt's worker, only frozen, writes afterwards with a task time later than the zone's."""
+    lost = _filed_then("p-1", timedelta(hours=1), timedelta(minutes=5))
+    retry = _filed_then("p-1", timedelta(hours=1), timedelta(minutes=6))
+    await append(pool, lost.envelopes[:1])
+    await append(pool, lost.envelopes[1:2], tentative=Tentative(from_seq=2, at=LOST))  # recorded task
+    await append(pool, retry.envelopes[2:])  # the retry's seq 3, by an ordinary activity
+
+    with pytest.raises(EventConflict):
+        await append(pool, lost.envelopes[2:], tentative=Tentative(from_seq=3, at=RETRY))
+    assert await read_events(pool, "p-1") == retry.envelopes
+    assert await pool.fetchval("SELECT count(*) FROM superseded_events") == 0
