@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from petitionflow.audit import read_export
 from petitionflow.audit.exporting import histories
-from petitionflow.client import PetitionClient
 from schemas.commands import AcknowledgeInput
 from schemas.common import Tier
 from tests.audit.variants import PATCH_ID, ChangedPetitionWorkflow, PatchedPetitionWorkflow
 from tests.factories import filing, official
-from tests.workflows.conftest import FakeEventLog
+from tests.workflows.conftest import FakeEventLog, running
 from workflows.petition import LEAN_STEPS, PetitionWorkflow
 
 GOLDEN = Path(__file__).parents[1] / "histories"
@@ -32,15 +30,8 @@ def _replayer(workflow: type) -> Replayer:
 
 async def _record_with_the_patch(env: WorkflowEnvironment) -> WorkflowHistory:
     """A petition started on the patched code: its history carries the patch marker."""
-    task_queue = str(uuid.uuid4())
-    log = FakeEventLog()
-    petitions = PetitionClient(env.client, task_queue=task_queue)
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[PatchedPetitionWorkflow],
-        activities=[log.append_events, log.record_petitioner],
-    ):
+    async with running(env, FakeEventLog(), PatchedPetitionWorkflow) as stack:
+        petitions = stack.petitions
         await petitions.file(filing("patched"))
         await petitions.act("patched", AcknowledgeInput(actor=official(Tier.VILLAGE)))
         return await petitions.handle("patched").fetch_history()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -76,15 +77,23 @@ class Stack:
     task_queue: str
 
 
-@pytest.fixture
-async def stack(env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    """A worker on a fresh task queue with an in-memory event log."""
+@asynccontextmanager
+async def running(
+    env: WorkflowEnvironment, log: FakeEventLog, workflow: type = PetitionWorkflow
+) -> AsyncIterator[Stack]:
+    """A worker for ``workflow`` on a fresh task queue, storing into ``log``."""
     task_queue = str(uuid.uuid4())
-    log = FakeEventLog()
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[PetitionWorkflow],
+        workflows=[workflow],
         activities=[log.append_events, log.record_petitioner],
     ):
         yield Stack(env, env.client, PetitionClient(env.client, task_queue=task_queue), log, task_queue)
+
+
+@pytest.fixture
+async def stack(env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """A worker on a fresh task queue with an in-memory event log."""
+    async with running(env, FakeEventLog()) as started:
+        yield started

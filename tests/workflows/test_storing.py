@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from petitionflow.audit.history import read_evidence
-from petitionflow.client import PetitionClient
 from schemas.commands import AcknowledgeInput, AssessInput
 from schemas.common import AssessmentDecision, Tier
 from tests.factories import filing, official
-from tests.workflows.conftest import FakeEventLog, Stack
+from tests.workflows.conftest import FakeEventLog, Stack, running
 from tests.workflows.test_petition_workflow import logged
-from workflows.petition import PetitionWorkflow
 
 
 def _kinds(history: WorkflowHistory) -> Counter[str]:
@@ -63,18 +59,11 @@ async def test_the_reply_to_an_action_leaves_with_its_events_already_stored(stac
 async def test_a_failed_local_attempt_is_retried_as_an_ordinary_activity(
     env: WorkflowEnvironment, log: FakeEventLog
 ) -> None:
-    task_queue = str(uuid.uuid4())
-    petitions = PetitionClient(env.client, task_queue=task_queue)
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[PetitionWorkflow],
-        activities=[log.append_events, log.record_petitioner],
-    ):
+    async with running(env, log) as stack:
+        petitions = stack.petitions
         await petitions.file(filing("fallback"))
         view = await petitions.act("fallback", AcknowledgeInput(actor=official(Tier.VILLAGE)))
         assert view.seq == 2, "the reply does not wait for the event log"
-        stack = Stack(env, env.client, petitions, log, task_queue)
         assert await logged(stack, "fallback", 2) == ["PetitionFiled", "Acknowledged"]
         assert log.petitioners["hh-0042"].name == "Wang Fang"
         history = await petitions.handle("fallback").fetch_history()
