@@ -49,19 +49,17 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         temporalio.service.RPCError: the workflow does not exist (``NOT_FOUND``) or Temporal failed.
     """
     wid = workflow_id(petition_id)
-    view = await _view(client, wid)
-    runs = await fetch_runs(client, wid)
-    events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
-    for _ in range(SETTLE_TRIES):
-        sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
-        if max((e.seq for e in events), default=0) <= sent:
-            break
-        # A local activity stores a workflow task's events just before Temporal records the task:
-        # give the task a moment, then read both sides again (a lost task's events stay unsent).
-        await asyncio.sleep(0.1)
+    for attempt in range(SETTLE_TRIES + 1):
+        if attempt:
+            # A local activity stores a workflow task's events just before Temporal records the
+            # task: give the task a moment, then read both sides again (a lost task's stay unsent).
+            await asyncio.sleep(0.1)
         view = await _view(client, wid)
         runs = await fetch_runs(client, wid)
         events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
+        sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
+        if max((e.seq for e in events), default=0) <= sent:
+            break
     return AuditExport(
         petition_id=petition_id,
         workflow_id=wid,
