@@ -379,13 +379,22 @@ async def _skip_month(env: WorkflowEnvironment, log: MemoryLog, server_pid: int 
         skipped += SKIP_STEP
         if time.perf_counter() - progress > PROGRESS_EVERY:
             progress = time.perf_counter()
-            steps = sum(_timer_steps(v) for v in log.events.values())
-            print(
-                f"  {progress - started:.0f} s: {skipped.days} days skipped, {steps:,} timer steps,"
-                f" test server CPU {_stack.cpu_seconds(server_pid) - cpu_before:.0f} s",
-                file=sys.stderr,
-                flush=True,
+            _progress(
+                progress - started, f"{skipped.days} days skipped", log, "test server", server_pid, cpu_before
             )
+
+
+def _progress(
+    seconds: float, where: str, log: MemoryLog, server: str, server_pid: int | None, cpu_before: float
+) -> None:
+    """One progress line on stderr while a month runs."""
+    steps = sum(_timer_steps(v) for v in log.events.values())
+    cpu = _stack.cpu_seconds(server_pid) - cpu_before
+    print(
+        f"  {seconds:.0f} s: {where}, {steps:,} timer steps, {server} CPU {cpu:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def _await_months(log: MemoryLog, wants: dict[str, int], server_pid: int | None) -> None:
@@ -401,12 +410,13 @@ async def _await_months(log: MemoryLog, wants: dict[str, int], server_pid: int |
         assert now - changed < STALL.total_seconds(), f"no petition moved for {STALL}: {done} had their month"
         if now - progress > PROGRESS_EVERY:
             progress = now
-            steps = sum(_timer_steps(v) for v in log.events.values())
-            print(
-                f"  {now - started:.0f} s: {done:,} petitions through their month, {steps:,} timer steps,"
-                f" dev server CPU {_stack.cpu_seconds(server_pid) - cpu_before:.0f} s",
-                file=sys.stderr,
-                flush=True,
+            _progress(
+                now - started,
+                f"{done:,} petitions through their month",
+                log,
+                "dev server",
+                server_pid,
+                cpu_before,
             )
 
 
