@@ -31,6 +31,7 @@ from store.projections import (
     PetitionProjection,
     Record,
     Stint,
+    project,
 )
 
 EVENT_COLUMNS = ("petition_id", "seq", "type", "version", "at", "actor", "body", "prev_hash", "hash")
@@ -233,9 +234,7 @@ async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     if not kept:
         await conn.execute("DELETE FROM petitions WHERE petition_id = $1", pid)
         return
-    projection = PetitionProjection()
-    for envelope in kept:
-        projection.apply(envelope.seq, envelope.event)
+    projection = project([(envelope.seq, envelope.event) for envelope in kept])
     projection.notifications.clear()  # those of the kept events are in the outbox already
     await save_projections(conn, [projection])
 
