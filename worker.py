@@ -1,25 +1,72 @@
-"""The petitionflow worker: the Temporal client and the Worker for Petition workflows and their activities."""
+"""The composition root: the one place that connects Temporal and PostgreSQL and builds the worker.
+
+The doors (``petitionflow.cli``, ``petitionflow.api``, the audit) call it; it imports none of them.
+``python worker.py`` and ``petitionflow worker`` run :func:`main`; ``petitionflow dev`` and
+``petitionflow api`` compose :func:`connected` and :func:`build_worker` with the HTTP API.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import py_compile
-from collections.abc import Callable, Sequence
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.eventlog import EventLogActivities
+from petitionflow import logs
+from petitionflow.converter import data_converter
+from petitionflow.settings import Settings
 from workflows.petition import PetitionWorkflow
+
+EXIT_NOT_CONFIGURED = 2
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
-    """A Temporal client that speaks the project's pydantic contracts."""
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    """A Temporal client that speaks the project's contracts (``petitionflow.converter``)."""
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter())
+
+
+@dataclass(frozen=True, slots=True)
+class Connections:
+    """What a process holds while it runs: one Temporal client and one PostgreSQL pool."""
+
+    client: Client
+    pool: asyncpg.Pool
+    settings: Settings
+
+
+@asynccontextmanager
+async def connected(
+    settings: Settings,
+    *,
+    temporal_address: str | None = None,
+    database_url: str | None = None,
+    pool_size: int | None = None,
+) -> AsyncIterator[Connections]:
+    """Connect to Temporal and open the event log's pool; close the pool on the way out.
+
+    The addresses default to the settings' (or the dev stack's, when those are unset).
+    """
+    address = temporal_address or settings.temporal()
+    try:
+        client = await connect(address, settings.namespace)
+    except RuntimeError as error:
+        raise OSError(f"Temporal at {address}: {error}") from None
+    size = pool_size or settings.db_pool_size
+    async with asyncpg.create_pool(
+        database_url or settings.database(), min_size=min(size, 2), max_size=size
+    ) as pool:
+        yield Connections(client=client, pool=pool, settings=settings)
 
 
 PASSED_THROUGH = ("schemas", "workflows.lifecycle", "workflows.search")
@@ -79,12 +126,45 @@ def build_worker(
     )
 
 
-def main() -> None:
-    """``python worker.py``: the same as ``petitionflow worker`` (``petitionflow.cli._serve`` wires it)."""
-    from petitionflow.cli import run_worker
+def configured_worker(connections: Connections) -> Worker:
+    """:func:`build_worker` with the sizes and the sandbox choice of the settings."""
+    settings = connections.settings
+    return build_worker(
+        connections.client,
+        connections.pool,
+        task_queue=settings.task_queue,
+        max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        sandboxed=settings.workflow_sandbox,
+    )
 
-    run_worker()
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, so a process can stop gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(settings: Settings) -> None:
+    """Run a worker until SIGINT or SIGTERM."""
+    stop = stop_on_signals()
+    async with connected(settings) as connections, configured_worker(connections):
+        await stop.wait()
+
+
+def main() -> int:
+    """``python worker.py`` and ``petitionflow worker``: a worker against the configured servers."""
+    settings = Settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    if settings.temporal_address is None or settings.database_url is None:
+        print("error: set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL", file=sys.stderr)
+        return EXIT_NOT_CONFIGURED
+    asyncio.run(run(settings))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import asyncpg
 
-from petitionflow.devstack import TemporalDevServer, unused_port
-from petitionflow.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.stack import TemporalDevServer, unused_port
 from store.migrate import migrate
 
 REPO = Path(__file__).resolve().parent.parent

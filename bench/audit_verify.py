@@ -29,8 +29,8 @@ import asyncpg
 import worker
 from petitionflow.audit import verify, verify_all
 from petitionflow.client import PetitionClient
-from petitionflow.embedded_pg import EmbeddedPostgres, free_port
-from petitionflow.testing import time_skipping
+from petitionflow.dev.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.dev.testing import time_skipping
 from schemas.commands import (
     AcknowledgeInput,
     AssessInput,

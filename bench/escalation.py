@@ -57,7 +57,6 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from temporalio.testing._timeskipping import FastForwardConfig  # not exported by temporalio 1.35
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -66,8 +65,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import worker as wiring
 from bench import _stack
 from bench.lifecycle import filing
-from petitionflow.binaries import temporal_cli, temporal_test_server
 from petitionflow.client import PetitionClient
+from petitionflow.converter import data_converter
+from petitionflow.dev.binaries import temporal_cli, temporal_test_server
 from schemas.commands import PetitionerContact, TimerFired
 from schemas.common import Tier
 from schemas.events import DeadlineMissed, Envelope, Event, PetitionFiled
@@ -249,14 +249,14 @@ async def _start(server: Server) -> tuple[WorkflowEnvironment, int | None]:
         env = await WorkflowEnvironment.start_time_skipping_v2(
             dev_server_existing_path=str(temporal_cli()),
             dev_server_extra_args=V2_ARGS,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(),
             search_attributes=search.ALL,
             # Bounded: unbounded skipping never ends, a petition at the city is reminded daily.
             ts_config=TimeSkippingConfig(fast_forward_config=FastForwardConfig(id="month", duration=MONTH)),
         )
         return env, _server_pid(temporal_cli())
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
+        test_server_existing_path=str(temporal_test_server()), data_converter=data_converter()
     )
     try:
         await env.client.operator_service.add_search_attributes(

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from petitionflow.embedded_pg import EmbeddedPostgres, free_port
-from petitionflow.testing import time_skipping
+from petitionflow.dev.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.dev.testing import time_skipping
 
 TEMPLATE = "petitionflow_template"
 """A migrated database that each test's database is copied from (faster than migrating each time)."""

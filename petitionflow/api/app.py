@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, errors, native, open311
+from petitionflow.api import audit, errors, georeport, native, open311
 from petitionflow.api.deps import Services
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
@@ -65,7 +65,7 @@ def create_app(
         regions=regions or SAMPLE,
     )
     errors.install(app)
-    open311.install(app)
+    georeport.install(app)
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(audit.router)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow.api import georeport
 from schemas.common import RefusalCode
 
 REFUSAL_STATUS: dict[RefusalCode, int] = {
@@ -146,10 +147,8 @@ def install(app: FastAPI) -> None:
         reason = f"{which} cannot be reached right now; nothing was changed, try again"
         headers = {"Retry-After": RETRY_AFTER}
         if request.url.path.startswith("/open311/"):
-            from petitionflow.api import open311  # here: open311 → deps → this module
-
             fmt = "xml" if request.url.path.endswith(".xml") else "json"
-            response = open311.error_response(open311.Open311Error(503, reason, fmt=fmt))
+            response = georeport.error_response(georeport.Open311Error(503, reason, fmt=fmt))
             response.headers.update(headers)
             return response
         return error_response(503, "unavailable", reason, headers=headers)

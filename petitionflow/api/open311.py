@@ -11,19 +11,20 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import structlog
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import xml
 from petitionflow.api.deps import AppServices
+from petitionflow.api.georeport import Open311Error, render, response_format
 from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
@@ -34,57 +35,12 @@ from workflows.lifecycle import current_deadline
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
-FORMATS = ("json", "xml")
 MAX_SPAN = timedelta(days=90)
 """GeoReport v2: a date range may not span more than 90 days, and defaults to the last 90."""
 MAX_REQUESTS = 1000
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 
 Optional = Annotated[str | None, Query()]
-
-
-class Open311Error(Exception):
-    """Answered as ``[{"code", "description"}, …]`` (or ``<errors>``) with HTTP ``status``."""
-
-    def __init__(self, status: int, *descriptions: str, fmt: str = "json") -> None:
-        super().__init__(f"{status}: {'; '.join(descriptions)}")
-        self.status = status
-        self.descriptions = descriptions
-        self.fmt = fmt
-
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(Open311Error)
-    async def _error(request: Request, exc: Open311Error) -> Response:
-        return error_response(exc)
-
-
-def error_response(exc: Open311Error) -> Response:
-    """``exc`` in GeoReport's error format."""
-    errors = [{"code": exc.status, "description": d} for d in exc.descriptions]
-    return _render(exc.fmt, "errors", errors, status=exc.status)
-
-
-def _format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise Open311Error(404, f"format {fmt!r} is not offered: use .json or .xml")
-    return fmt
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return xml.w3c(value)
-    if isinstance(value, Mapping):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
-
-
-def _render(fmt: str, root: str, items: Sequence[Mapping[str, Any]], *, status: int = 200) -> Response:
-    if fmt == "xml":
-        return xml.response(xml.render_list(root, items), status)
-    return JSONResponse(_json_ready(list(items)), status_code=status)
 
 
 def _param(values: Mapping[str, str], name: str) -> str | None:
@@ -123,7 +79,7 @@ def _attribute_fields(attribute: ServiceAttribute) -> dict[str, Any]:
 
 @router.get("/discovery.{fmt}", summary="Service discovery")
 async def discovery(fmt: str, request: Request) -> Response:
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
     fields = {
         "changeset": "2026-03-01T00:00:00Z",
@@ -148,15 +104,15 @@ async def discovery(fmt: str, request: Request) -> Response:
 
 @router.get("/services.{fmt}", name="services", summary="GET Service List")
 async def services(fmt: str, app: AppServices, jurisdiction_id: Optional = None) -> Response:
-    fmt = _format(fmt)
-    return _render(fmt, "services", [_service_fields(s) for s in app.catalogue.services])
+    fmt = response_format(fmt)
+    return render(fmt, "services", [_service_fields(s) for s in app.catalogue.services])
 
 
 @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
 async def service_definition(
     service_code: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None
 ) -> Response:
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     service = app.catalogue.get(service_code)
     if service is None:
         raise Open311Error(404, f"service_code {service_code!r} was not found", fmt=fmt)
@@ -301,7 +257,7 @@ async def list_requests(
     status: Optional = None,
     jurisdiction_id: Optional = None,
 ) -> Response:
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     ids = _comma_list(service_request_id)
     codes = _comma_list(service_code)
     unknown = [c for c in codes if app.catalogue.get(c) is None]
@@ -322,7 +278,7 @@ async def list_requests(
         closed=None if len(statuses) != 1 else statuses == {"closed"},
         limit=MAX_REQUESTS,
     )
-    return _render(fmt, "service_requests", [request_fields(r.state, app) for r in rows])
+    return render(fmt, "service_requests", [request_fields(r.state, app) for r in rows])
 
 
 async def _state(app: AppServices, petition_id: str) -> PetitionState | None:
@@ -342,22 +298,22 @@ async def _state(app: AppServices, petition_id: str) -> PetitionState | None:
 async def get_request(
     service_request_id: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None
 ) -> Response:
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     state = await _state(app, service_request_id)
     if state is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} was not found", fmt=fmt)
-    return _render(fmt, "service_requests", [request_fields(state, app)])
+    return render(fmt, "service_requests", [request_fields(state, app)])
 
 
 @router.get("/tokens/{token}.{fmt}", summary="GET service_request_id from a token")
 async def token(token: str, fmt: str, app: AppServices, jurisdiction_id: Optional = None) -> Response:
     """Every service here is realtime: a POST answers with the service_request_id itself, and the
     id doubles as its own token."""
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     state = await _state(app, token)
     if state is None:
         raise Open311Error(404, f"token {token!r} was not found", fmt=fmt)
-    return _render(fmt, "service_requests", [{"service_request_id": state.petition_id, "token": token}])
+    return render(fmt, "service_requests", [{"service_request_id": state.petition_id, "token": token}])
 
 
 # ------------------------------------------------------------------------------------ POST
@@ -481,7 +437,7 @@ def _location(form: Mapping[str, str], fmt: str) -> None:
     },
 )
 async def post_request(fmt: str, request: Request, app: AppServices) -> Response:
-    fmt = _format(fmt)
+    fmt = response_format(fmt)
     form = await _form(request, fmt)
     key = _param(form, "api_key")
     service_name = None if key is None else await auth.authenticate_api_key(app.pool, key)
@@ -546,4 +502,4 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
         "service_notice": service_notice(state),
         "account_id": _param(form, "account_id"),
     }
-    return _render(fmt, "service_requests", [reply])
+    return render(fmt, "service_requests", [reply])

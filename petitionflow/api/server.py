@@ -1,5 +1,5 @@
 """Running the API under uvicorn, inside a process that already holds a Temporal client and a pool
-(``petitionflow.cli._serve``)."""
+(``petitionflow dev`` and ``petitionflow api``, in ``petitionflow.cli._engine``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Auditing a petition without trusting the running system: export, verify, timeline, state as of.
 
-Library functions for the CLI (``petitionflow audit ...``, ``petitionflow.audit.cli``) and for any
+Library functions for the CLI (``petitionflow audit ...``, ``petitionflow.cli._audit``) and for any
 service that exposes them to auditors.
 """
 

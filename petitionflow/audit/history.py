@@ -21,9 +21,9 @@ from typing import Any
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from petitionflow.audit.models import Json
+from petitionflow.converter import data_converter
 
 APPEND_ACTIVITY = "append_events"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -104,7 +104,7 @@ def next_run_id(history: WorkflowHistory) -> str | None:
 
 
 def _decode(payload: Payload) -> Json:
-    return pydantic_data_converter.payload_converter.from_payload(payload, Any)
+    return data_converter().payload_converter.from_payload(payload, Any)
 
 
 def _first(payloads: Payloads) -> Json:

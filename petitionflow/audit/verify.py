@@ -16,7 +16,6 @@ from typing import Literal
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
@@ -38,6 +37,7 @@ from petitionflow.audit.models import (
     StoredEvent,
     VerifyReport,
 )
+from petitionflow.converter import data_converter
 from schemas import upcasting
 from schemas.common import PetitionId
 from schemas.state import PetitionState
@@ -202,7 +202,7 @@ async def replay(runs: Sequence[WorkflowHistory], workflows: Sequence[type]) -> 
     """Replay every run against ``workflows``; the failures by run id."""
     if not runs:
         return {}
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(workflows), data_converter=data_converter())
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for run in runs:

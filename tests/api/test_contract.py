@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from petitionflow.api import create_app, serve
 from petitionflow.api.bodies import OFFICIAL_BODIES, PETITIONER_BODIES
-from petitionflow.embedded_pg import free_port
+from petitionflow.dev.embedded_pg import free_port
 from schemas.commands import ACTION_TYPES
 from schemas.common import Tier
 from tests.api.conftest import Api

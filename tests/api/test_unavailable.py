@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 
 from petitionflow.api import create_app
-from petitionflow.embedded_pg import free_port
-from petitionflow.testing import time_skipping
+from petitionflow.dev.embedded_pg import free_port
+from petitionflow.dev.testing import time_skipping
 from schemas.common import Tier
 from store import auth
 from tests.api.test_open311 import FORM

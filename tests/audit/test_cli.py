@@ -10,7 +10,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from petitionflow.audit import read_export
-from petitionflow.audit.cli import audit_app
+from petitionflow.cli._audit import audit_app
 from tests.audit.conftest import AuditStack, happy_petition
 
 

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHistory
 from typer.testing import CliRunner
 
 from petitionflow.audit import AuditExport, export, verify, verify_export, write_export
-from petitionflow.audit.cli import audit_app
+from petitionflow.cli._audit import audit_app
 from schemas.commands import AcknowledgeInput, AssessInput, RateInput, RecordReturnVisitInput, ResolveInput
 from schemas.common import AssessmentDecision, Outcome, Rating, Tier
 from tests.audit.conftest import AuditStack, happy_petition, settled

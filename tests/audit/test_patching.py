@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from petitionflow.audit import read_export
 from petitionflow.audit.exporting import histories
+from petitionflow.converter import data_converter
 from schemas.commands import AcknowledgeInput
 from schemas.common import Tier
 from tests.audit.variants import PATCH_ID, ChangedPetitionWorkflow, PatchedPetitionWorkflow
@@ -25,7 +25,7 @@ GOLDEN = Path(__file__).parents[1] / "histories"
 
 
 def _replayer(workflow: type) -> Replayer:
-    return Replayer(workflows=[workflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[workflow], data_converter=data_converter())
 
 
 async def _record_with_the_patch(env: WorkflowEnvironment) -> WorkflowHistory:

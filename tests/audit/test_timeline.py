@@ -11,7 +11,7 @@ import asyncpg
 from typer.testing import CliRunner
 
 from petitionflow.audit import DeadlineOutcome, TimelineEntry, state_as_of, timeline
-from petitionflow.audit.cli import audit_app
+from petitionflow.cli._audit import audit_app
 from schemas.commands import AcknowledgeInput, AssessInput, FilePetitionInput, RateInput, ResolveInput
 from schemas.common import AssessmentDecision, Clock, Outcome, Rating, Role, Stage, Tier
 from schemas.events import Envelope

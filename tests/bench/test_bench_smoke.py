@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import escalation, eventlog, lifecycle
-from petitionflow.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.embedded_pg import EmbeddedPostgres
 
 NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 """A number standing alone: not the 50 of a label like ``p50``."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from petitionflow.devstack import unused_port
+from petitionflow.dev.stack import unused_port
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
 

@@ -15,8 +15,8 @@ import pytest
 
 import worker as wiring
 from petitionflow.client import PetitionClient
-from petitionflow.devstack import TemporalDevServer, unused_port
-from petitionflow.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.stack import TemporalDevServer, unused_port
 from store.migrate import migrate
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")

@@ -20,8 +20,8 @@ import asyncpg
 import worker
 from petitionflow.audit import export, verify_export, write_export
 from petitionflow.client import PetitionClient
-from petitionflow.embedded_pg import EmbeddedPostgres, free_port
-from petitionflow.testing import time_skipping
+from petitionflow.dev.embedded_pg import EmbeddedPostgres, free_port
+from petitionflow.dev.testing import time_skipping
 from store.migrate import migrate
 from tests.histories.scenarios import SCENARIOS
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from petitionflow.audit import read_export
 from petitionflow.audit.exporting import histories
+from petitionflow.converter import data_converter
 from tests.histories.scenarios import SCENARIOS
 from workflows.petition import PetitionWorkflow
 
@@ -36,7 +36,7 @@ def test_earlier_generations_are_kept() -> None:
 @pytest.mark.parametrize("path", GOLDEN, ids=[str(p.relative_to(HERE).with_suffix("")) for p in GOLDEN])
 async def test_golden_history_replays_against_todays_code(path: Path) -> None:
     runs = histories(read_export(path))
-    replayer = Replayer(workflows=[PetitionWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[PetitionWorkflow], data_converter=data_converter())
     for history in runs:
         # Raises NondeterminismError (naming the history event) when the code no longer fits.
         await replayer.replay_workflow(history)

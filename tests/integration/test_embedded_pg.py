@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from petitionflow.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, free_port
+from petitionflow.dev.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, free_port
 
 
 async def _scalar(url: str, sql: str) -> object:

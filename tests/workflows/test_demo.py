@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from petitionflow.demo import file_demo
+from petitionflow.dev.demo import file_demo
 from schemas.common import ClosedReason, Stage, Tier
 from tests.workflows.conftest import Stack
 

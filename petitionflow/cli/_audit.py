@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import asyncpg
 import typer
@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
+import worker
 from petitionflow.audit import exporting
 from petitionflow.audit.models import AuditExport, TimelineEntry, VerifyReport
 from petitionflow.audit.timeline import state_as_of, timeline
 from petitionflow.audit.verify import Sweep, verify, verify_all, verify_export
+from petitionflow.cli._support import database, fail, run
 from petitionflow.settings import Settings
 from schemas.events import Envelope
 from schemas.state import PetitionState
@@ -34,8 +35,6 @@ from store import eventlog
 
 EXIT_DISAGREES = 1
 """Verification found a difference: the record cannot be trusted as it stands."""
-EXIT_BAD_INPUT = 2
-"""A petition, a file or a server could not be found or read."""
 
 audit_app = typer.Typer(
     help="Audit petitions: export their record, verify it was not altered, read their timeline.",
@@ -43,50 +42,25 @@ audit_app = typer.Typer(
 )
 _out = Console()
 _err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _fail(message: str) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            _fail(f"not found in Temporal: {error.message}")
-        _fail(f"Temporal answered: {error.message}")
-    except (OSError, asyncpg.PostgresError) as error:
-        _fail(
-            f"cannot reach the engine ({error}); is `petitionflow dev` running, or are "
-            "PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL set?"
-        )
 
 
 @asynccontextmanager
 async def _servers(*, temporal: bool = True) -> AsyncIterator[tuple[Client | None, asyncpg.Pool]]:
-    import worker
-
-    settings = Settings()
-    client = None
-    if temporal:
-        try:
-            client = await worker.connect(settings.temporal(), settings.namespace)
-        except RuntimeError as error:
-            raise OSError(f"Temporal at {settings.temporal()}: {error}") from None
-    async with asyncpg.create_pool(settings.database(), min_size=1, max_size=4) as pool:
-        yield client, pool
+    if not temporal:
+        async with database(max_size=4) as pool:
+            yield None, pool
+        return
+    async with worker.connected(Settings(), pool_size=4) as connections:
+        yield connections.client, connections.pool
 
 
 def _read(path: Path) -> AuditExport:
     try:
         return exporting.read_export(path)
     except OSError as error:
-        _fail(f"cannot read {path}: {error.strerror}")
+        fail(f"cannot read {path}: {error.strerror}")
     except ValidationError as error:
-        _fail(
+        fail(
             f"{path} is not a petitionflow audit export: {error.error_count()} problem(s), first: "
             f"{error.errors()[0]['msg']}"
         )
@@ -111,7 +85,7 @@ def export_command(
             assert client is not None
             return await exporting.export(client, pool, petition_id)
 
-    exported = _run(work)
+    exported = run(work)
     if out is None:
         sys.stdout.write(exported.model_dump_json(indent=1) + "\n")
         return
@@ -137,7 +111,7 @@ def verify_command(
     """Replay the history against today's code, check the hash chain, fold the events and compare
     them with the workflow's history and view and with the read model. Exit 0 only if all agree."""
     if sum((petition_id is not None, all_petitions, from_file is not None)) != 1:
-        _fail("give exactly one of a petition id, --all or --from FILE")
+        fail("give exactly one of a petition id, --all or --from FILE")
     if all_petitions:
         sweep = _sweep(quiet=as_json)
         if as_json:
@@ -162,7 +136,7 @@ def verify_command(
                 assert client is not None
                 return await verify(client, pool, petition_id)
 
-        report = _run(work)
+        report = run(work)
     if as_json:
         _emit(report.model_dump(mode="json"))
     else:
@@ -188,7 +162,7 @@ def _sweep(*, quiet: bool) -> Sweep:
 
                 return await verify_all(pool, client=client, on_progress=advance)
 
-    return _run(work)
+    return run(work)
 
 
 def _print_report(report: VerifyReport) -> None:
@@ -279,7 +253,7 @@ def timeline_command(
     """Each event: when, who (role, id), tier and stage after it, what changed, deadlines met or missed."""
     moment = None if as_of is None else _moment(as_of)
     if (petition_id is None) == (from_file is None):
-        _fail("give a petition id or --from FILE")
+        fail("give a petition id or --from FILE")
     if from_file is not None:
         events = exporting.envelopes(_read(from_file))
     else:
@@ -289,9 +263,9 @@ def timeline_command(
             async with _servers(temporal=False) as (_, pool):
                 return await eventlog.read_events(pool, petition_id)
 
-        events = _run(work)
+        events = run(work)
         if not events:
-            _fail(f"petition {petition_id} has no events in the event log")
+            fail(f"petition {petition_id} has no events in the event log")
     entries = timeline(events, as_of=moment)
     state = None if moment is None else state_as_of(events, moment)
     if as_json:

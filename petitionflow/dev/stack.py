@@ -22,8 +22,8 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 
-from petitionflow.binaries import temporal_cli
-from petitionflow.embedded_pg import EmbeddedPostgres
+from petitionflow.dev.binaries import temporal_cli
+from petitionflow.dev.embedded_pg import EmbeddedPostgres
 from store.migrate import migrate
 from workflows import search
 

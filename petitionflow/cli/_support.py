@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.service import RPCError, RPCStatusCode
 
+import worker
 from petitionflow.client import PetitionClient, Refusal
 from petitionflow.settings import Settings
 
@@ -53,7 +54,7 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         fail("invalid input\n" + explain_validation(error))
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
-            fail(f"not found: {error.message}")
+            fail(f"not found in Temporal: {error.message}")
         fail(f"Temporal answered: {error.message}")
     except (OSError, asyncpg.PostgresError) as error:
         fail(
@@ -65,23 +66,22 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 @asynccontextmanager
 async def petitions(*, read_model: bool = False) -> AsyncIterator[PetitionClient]:
     """A client on the configured (or dev stack's) Temporal and, when asked, PostgreSQL."""
-    import worker
-
     settings = Settings()
-    try:
-        client = await worker.connect(settings.temporal(), settings.namespace)
-    except RuntimeError as error:
-        raise OSError(f"Temporal at {settings.temporal()}: {error}") from None
     if not read_model:
+        try:
+            client = await worker.connect(settings.temporal(), settings.namespace)
+        except RuntimeError as error:
+            raise OSError(f"Temporal at {settings.temporal()}: {error}") from None
         yield PetitionClient(client, task_queue=settings.task_queue)
         return
-    async with asyncpg.create_pool(settings.database(), min_size=1, max_size=2) as pool:
-        yield PetitionClient(client, pool=pool, task_queue=settings.task_queue)
+    async with worker.connected(settings, pool_size=2) as connections:
+        yield PetitionClient(connections.client, pool=connections.pool, task_queue=settings.task_queue)
 
 
 @asynccontextmanager
-async def database() -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(Settings().database(), min_size=1, max_size=2) as pool:
+async def database(*, max_size: int = 2) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the configured (or dev stack's) event log, without Temporal."""
+    async with asyncpg.create_pool(Settings().database(), min_size=1, max_size=max_size) as pool:
         yield pool
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from petitionflow._cli_support import (
+from petitionflow.cli._support import (
     database,
     emit_json,
     explain_validation,

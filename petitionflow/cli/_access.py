@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from petitionflow._cli_support import database, explain_validation, fail, out, run
+from petitionflow.cli._support import database, explain_validation, fail, out, run
 from schemas.common import Actor, Role, Tier
 from store import auth
 

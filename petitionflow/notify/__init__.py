@@ -1,0 +1,1 @@
+"""Delivering the notifications outbox to people: SMS, email, webhooks and group robots."""
