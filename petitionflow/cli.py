@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from petitionflow import _cli_access, _cli_petitions, logs
+from petitionflow import _cli_access, _cli_conflicts, _cli_petitions, logs
 from petitionflow._cli_support import EXIT_BAD_INPUT, database, run
 from petitionflow.audit.cli import audit_app
 from petitionflow.devstack import DevStack, Endpoints, Ports, PortTaken, check_port_free
@@ -27,6 +27,7 @@ app = typer.Typer(help="petitionflow: every petition carried from filing to an a
 console = Console(stderr=True)
 _cli_petitions.register(app)
 _cli_access.register(app)
+_cli_conflicts.register(app)
 app.add_typer(audit_app, name="audit")
 
 
