@@ -155,5 +155,7 @@ async def test_a_conflicting_append_waits_for_the_operator_and_the_petition_goes
         assert await eventlog.verify_chain(pool, "clash") == []
         assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
 
+        verified = await _cli(env, database_url, "audit", "verify", "clash")
+        assert verified.exit_code == 0, verified.output
         clean = await _cli(env, database_url, "conflicts", "show", "clash")
         assert "every event the workflow sent is stored: no append is waiting" in clean.stdout
