@@ -211,8 +211,11 @@ def settle(
     petition_id: Annotated[str, typer.Argument(help="The petition's id.")],
     seq: Annotated[int, typer.Option("--seq", min=1, help="The first conflicting seq, as `show` names it.")],
 ) -> None:
-    """Move the stored rows from SEQ on to superseded_events and refold the read models, so the
-    waiting append writes the workflow's events. SEQ must be the first conflicting seq `show` names."""
+    """Move the stored rows from SEQ on aside, so the waiting append writes the workflow's events.
+
+    The rows go, whole, to superseded_events and the read models are refolded without them. SEQ
+    must be the first conflicting seq `show` names (docs/operations.md).
+    """
 
     async def go() -> store_conflicts.Settled:
         async with petitions() as client, database() as pool:
