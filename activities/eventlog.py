@@ -13,6 +13,10 @@ from store import eventlog
 
 log = structlog.get_logger(__name__)
 
+CONFLICT = "UnsettledEventConflict"
+"""The error type of an append refused by an ``EventConflict``: retried until it is settled."""
+_SHOW = "petitionflow conflicts show {}"
+
 
 class EventLogActivities:
     """Bound to one asyncpg pool, created by the worker at start."""
@@ -25,8 +29,10 @@ class EventLogActivities:
         """Append events idempotently: a retry after a crash stores nothing twice.
 
         Raises:
-            ApplicationError: ``EventConflict`` when a different event already holds a seq, or
-                ``EventGap`` when seqs would skip; neither is retried, both mean a bug or tampering.
+            ApplicationError: ``UnsettledEventConflict`` when a different event already holds a
+                seq: retried, with the workflow's backoff, until an operator settles it
+                (``petitionflow conflicts``, docs/operations.md), so that a conflict never ends
+                the petition. ``EventGap`` when seqs would skip: not retried (a bug).
         """
         info = activity.info()
         bound = log.bind(
@@ -47,7 +53,13 @@ class EventLogActivities:
                 async with self._pool.acquire() as conn, conn.transaction():
                     await eventlog.record_petitioner(conn, input.petitioner)
                     result = await eventlog.append(conn, input.events, tentative=tentative)
-        except (eventlog.EventConflict, eventlog.EventGap) as err:
+        except eventlog.EventConflict as err:
+            # Not the type the workflow's retry policy names as non-retryable (``EventConflict``),
+            # so that petitions whose activity was scheduled with that policy keep retrying too.
+            show = _SHOW.format(err.petition_id)
+            bound.error("event_log_conflict", conflict_seq=err.seq, see=show)
+            raise ApplicationError(f"{err}; see `{show}`", type=CONFLICT, non_retryable=False) from err
+        except eventlog.EventGap as err:
             bound.error("event_log_refused_append", error=str(err))
             raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
         bound.debug("events_appended", appended=result.appended, duplicates=result.duplicates)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -28,6 +29,31 @@ class Contract(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain the NUL character (U+0000)")
         return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+"""Each model class's field names, computed once: ``copy_with`` runs on the decider's hot path."""
+
+
+def copy_with(model: M, changes: Mapping[str, object]) -> M:
+    """``model.model_copy(update=changes)``, refusing a key that is not one of the model's fields.
+
+    ``model_copy`` neither validates its ``update`` nor checks its keys, so a misspelt field would
+    be stored as an extra attribute and silently ignored by everything that reads the field.
+
+    Raises:
+        ValueError: a key of ``changes`` names no field of ``model``'s class.
+    """
+    cls = type(model)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = frozenset(cls.model_fields)
+    if not fields.issuperset(changes):
+        unknown = ", ".join(sorted(set(changes) - fields))
+        raise ValueError(f"{cls.__name__} has no field {unknown}")
+    return model.model_copy(update=changes)
 
 
 class Tier(StrEnum):

@@ -8,6 +8,10 @@ dict of the next — until no step is registered, and only then does ``EVENT_ADA
 To change an event's shape: bump the class's ``version`` Literal, register a step from the old
 version here, and keep the step forever (old rows and old histories still hold the old shape).
 
+Envelopes carried in Temporal payloads are upcast too, as they are validated (``upcast_envelopes``,
+run by ``schemas.workflow``'s inputs): a continued-as-new input or a retried activity's input keeps
+the shape its events had when it was recorded.
+
 The two steps registered today describe shapes from before the event log was released; they are
 real in that rows written with them are read correctly (``tests/audit/test_upcasting.py`` stores
 such rows in PostgreSQL and reads them back).
@@ -61,6 +65,26 @@ def upcast(raw: RawEvent) -> RawEvent:
 
 def needs_upcast(event_type: str, version: int) -> bool:
     return (event_type, version) in UPCASTERS
+
+
+def upcast_envelopes(value: object) -> object:
+    """``value``, a list of envelopes as a payload carries them, with each raw event that has an
+    older version upcast (a new list; envelopes already validated, and anything else, pass as they
+    are). For ``mode="before"`` validators of fields that hold envelopes: Temporal payloads (the
+    carried ``PetitionInput.unsent``, a retried ``AppendEventsInput.events``) keep an event in the
+    shape it had when it was sent, as the event log's rows do.
+    """
+    if not isinstance(value, list | tuple):
+        return value
+    return [_upcast_envelope(envelope) for envelope in value]
+
+
+def _upcast_envelope(envelope: object) -> object:
+    if isinstance(envelope, dict):
+        event = envelope.get("event")
+        if isinstance(event, dict) and (event.get("type", ""), event.get("version", 0)) in UPCASTERS:
+            return {**envelope, "event": upcast(event)}
+    return envelope
 
 
 def parse_event(raw: RawEvent) -> Event:

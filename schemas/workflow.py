@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from schemas.commands import FilePetitionInput, PetitionerContact
 from schemas.common import Contract
 from schemas.events import Envelope
 from schemas.state import PetitionState
+from schemas.upcasting import upcast_envelopes
 
 TASK_QUEUE = "petitions"
 WORKFLOW_TYPE = "Petition"
@@ -31,6 +32,8 @@ class PetitionInput(Contract):
     unsent: tuple[Envelope, ...] = ()
     """Events the previous run had not yet sent to the event log: the next run sends them first."""
 
+    _upcast_unsent = field_validator("unsent", mode="before")(upcast_envelopes)
+
     @model_validator(mode="after")
     def _exactly_one_start(self) -> Self:
         if (self.filing is None) == (self.state is None):
@@ -50,6 +53,9 @@ class AppendEventsInput(Contract):
     has not recorded yet (``store.eventlog.Tentative``). None: every event is in the history."""
     decided_at: datetime | None = None
     """That workflow task's time (``workflow.now()``); set with ``tentative_from``."""
+
+    # A retried activity's input is the one its history recorded, maybe under an older release.
+    _upcast_events = field_validator("events", mode="before")(upcast_envelopes)
 
     @model_validator(mode="after")
     def _tentative_needs_a_time(self) -> Self:

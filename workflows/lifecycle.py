@@ -43,6 +43,7 @@ from schemas.common import (
     Stage,
     Tier,
     Urgency,
+    copy_with,
 )
 from schemas.events import (
     Acknowledged,
@@ -549,7 +550,12 @@ def fold(events: Iterable[Event], state: PetitionState | None = None) -> Petitio
 
 
 def evolve(state: PetitionState | None, event: Event) -> PetitionState:
-    """The state after ``event``. Pure: ``state`` is not changed."""
+    """The state after ``event``. Pure: ``state`` is not changed.
+
+    Raises:
+        ValueError: the event cannot come now (a second filing, an event before the filing), or
+            its changes name a field ``PetitionState`` does not have (``copy_with``).
+    """
     if isinstance(event, PetitionFiled):
         if state is not None:
             raise ValueError("PetitionFiled can only start a petition")
@@ -559,7 +565,7 @@ def evolve(state: PetitionState | None, event: Event) -> PetitionState:
     changes = _changes(state, event)
     changes["seq"] = state.seq + 1
     changes["updated_at"] = event.at
-    return state.model_copy(update=changes)
+    return copy_with(state, changes)
 
 
 def _filed(event: PetitionFiled) -> PetitionState:

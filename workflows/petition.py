@@ -60,7 +60,10 @@ _LOCAL_ONCE = RetryPolicy(maximum_attempts=1)
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
-    # Retried without limit: a database outage delays the read models, it never loses an event.
+    # Retried without limit: a database outage delays the read models, it never loses an event. A
+    # conflict is retried too, until an operator settles it: the activity raises it as
+    # ``UnsettledEventConflict``, not the ``EventConflict`` named here, so that the activities
+    # already scheduled with this list retry as well (docs/operations.md).
     non_retryable_error_types=["EventConflict", "EventGap"],
 )
 
