@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow.api import filing as filings
 from petitionflow.api.bodies import (
     OFFICIAL_BODIES,
     PETITIONER_BODIES,
@@ -18,7 +19,7 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import AnyReader, AppServices, Official, ServiceName
+from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
@@ -52,7 +53,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, unknown, revoked or expired credentials.",
         403: "The rules refuse this person: wrong tier, region, not an official, not the petitioner.",
         404: "No such petition.",
-        409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier.",
+        409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier; "
+        "or the petition id belongs to another service (petition_id_taken).",
         422: "Invalid input (the fields name each problem), or a reason the rules require is missing.",
     }
     return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
@@ -115,15 +117,21 @@ async def _act(app: AppServices, petition_id: str, action: Action, request_id: s
     summary="File a petition (idempotent by petition_id)",
     responses={
         200: {"model": Filed, "description": "Filed before: nothing new was started."},
-        **_errors(400, 401, 422),
+        **_errors(400, 401, 409, 422),
     },
 )
 async def file_petition(
-    filing: FilePetitionInput, app: AppServices, service: ServiceName, response: Response
+    filing: FilePetitionInput, app: AppServices, service: FilingService, response: Response
 ) -> Filed:
     """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
-    and answers 200 with ``created: false`` and the petition as it stands."""
+    and answers 200 with ``created: false`` and the petition as it stands; an id another service
+    filed is refused (409 ``petition_id_taken``).
+
+    The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
+    naming another tier is refused, 422). ``category`` must be one of the catalogue's services."""
     _bind(filing.petition_id)
+    filing = filings.bind_to_key(filing, service, app.catalogue)
+    await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:
         response.status_code = 200
@@ -157,6 +165,9 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         idempotency_key: IdempotencyKey = None,
     ) -> PetitionState:
         _bind(petition_id)
+        category = getattr(body, "category", None)
+        if category is not None and (problem := filings.category_problem(app.catalogue, category)):
+            raise filings.invalid(("category",), problem)
         return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
 
     _route(verb, act, body_type, "an official, by bearer token", "The bearer token fixes who acts.")

@@ -28,7 +28,7 @@ from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
 from schemas.state import PetitionState
-from store import auth, queries
+from store import auth, petition_ids, queries
 from store.service_requests import service_requests
 from workflows.lifecycle import current_deadline
 
@@ -484,11 +484,11 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     fmt = _format(fmt)
     form = await _form(request, fmt)
     key = _param(form, "api_key")
-    service_name = None if key is None else await auth.authenticate_api_key(app.pool, key)
-    if service_name is None:
+    caller = None if key is None else await auth.authenticate_service(app.pool, key)
+    if caller is None:
         reason = "api_key was not provided" if key is None else "Invalid api_key received"
         raise Open311Error(403, f"{reason} -- can't proceed with create_request.", fmt=fmt)
-    structlog.contextvars.bind_contextvars(service=service_name)
+    structlog.contextvars.bind_contextvars(service=caller.name)
 
     code = _param(form, "service_code")
     if code is None:
@@ -533,12 +533,15 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
                 "category": service.code,
                 "contact_cadre_id": village.contact_cadre_id,
                 "urgency": attributes.get("urgency", Urgency.NORMAL.value),
+                "tier": caller.tier,
             }
         )
     except ValidationError as err:
         raise Open311Error(
             400, *(f"{_open311_name(e['loc'])}: {e['msg']}" for e in err.errors()), fmt=fmt
         ) from None
+    if not (await petition_ids.claim(app.pool, petition_id, caller.name)).mine:  # a random id: rare
+        raise Open311Error(409, "service_request_id collided with another; send the request again", fmt=fmt)
     await app.petitions.file(filing)
     state = await app.petitions.view(petition_id)
     reply = {

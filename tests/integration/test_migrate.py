@@ -8,7 +8,13 @@ import asyncpg
 
 from store.migrate import migrate, migrations
 
-ALL = ["001_event_log.sql", "002_read_models.sql", "003_credentials.sql", "004_tentative_appends.sql"]
+ALL = [
+    "001_event_log.sql",
+    "002_read_models.sql",
+    "003_credentials.sql",
+    "004_tentative_appends.sql",
+    "006_filing_integrity.sql",
+]
 
 
 def test_the_shipped_migrations_in_order() -> None:
