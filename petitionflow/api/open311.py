@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.api import xml
+from petitionflow.api import limits, xml
 from petitionflow.api.deps import AppServices
 from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
@@ -484,6 +484,12 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     fmt = _format(fmt)
     form = await _form(request, fmt)
     key = _param(form, "api_key")
+    if key is not None and "api_key" not in request.query_params:  # the middleware counted a query's
+        exceeded = await limits.count_form_key(request.app.state.limiter, key)
+        if exceeded is not None:
+            response = error_response(Open311Error(429, limits.describe(exceeded), fmt=fmt))
+            response.headers["Retry-After"] = str(exceeded.retry_after)
+            return response
     caller = None if key is None else await auth.authenticate_service(app.pool, key)
     if caller is None:
         reason = "api_key was not provided" if key is None else "Invalid api_key received"
