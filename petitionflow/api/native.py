@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import filing as filings
+from petitionflow.api import idempotency
 from petitionflow.api.bodies import (
     OFFICIAL_BODIES,
     PETITIONER_BODIES,
@@ -42,7 +43,9 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",
-        description="Sent again with the same key, the action is applied once and answered alike.",
+        description="Sent again by the same caller with the same request, the action is applied once "
+        "and answered alike (Idempotent-Replayed: true); with another request, 422; while the first "
+        "is still being answered, 409.",
     ),
 ]
 
@@ -55,7 +58,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such petition.",
         409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier; "
         "or the petition id belongs to another service (petition_id_taken).",
-        422: "Invalid input (the fields name each problem), or a reason the rules require is missing.",
+        422: "Invalid input (the fields name each problem), a reason the rules require is missing, "
+        "or an Idempotency-Key sent before with another request.",
     }
     return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
 
@@ -97,16 +101,29 @@ async def _view(app: AppServices, petition_id: str) -> PetitionState:
         raise
 
 
-async def _act(app: AppServices, petition_id: str, action: Action, request_id: str | None) -> PetitionState:
+async def _act(
+    app: AppServices,
+    petition_id: str,
+    action: Action,
+    *,
+    caller: str,
+    key: str | None,
+    body: OfficialBody | PetitionerBody,
+) -> PetitionState | Response:
     structlog.contextvars.bind_contextvars(action=action.kind)
-    try:
-        return await app.petitions.act(petition_id, action, request_id=request_id)
-    except Refusal as refusal:
-        raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise await _missing_or_finished(app, petition_id) from None
-        raise
+
+    async def send(update_id: str | None) -> PetitionState:
+        try:
+            return await app.petitions.act(petition_id, action, request_id=update_id)
+        except Refusal as refusal:
+            raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise await _missing_or_finished(app, petition_id) from None
+            raise
+
+    request_hash = idempotency.fingerprint(action.kind, petition_id, body.model_dump(mode="json"))
+    return await idempotency.once(app.pool, caller=caller, key=key, request_hash=request_hash, run=send)
 
 
 @router.post(
@@ -139,7 +156,7 @@ async def file_petition(
 
 
 def _route(
-    verb: str, act: Callable[..., Awaitable[PetitionState]], body_type: type, who: str, how: str
+    verb: str, act: Callable[..., Awaitable[PetitionState | Response]], body_type: type, who: str, how: str
 ) -> None:
     # FastAPI reads the body's model from the annotation: give each verb its own.
     act.__annotations__["body"] = body_type
@@ -163,12 +180,14 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         actor: Official,
         app: AppServices,
         idempotency_key: IdempotencyKey = None,
-    ) -> PetitionState:
+    ) -> PetitionState | Response:
         _bind(petition_id)
         category = getattr(body, "category", None)
         if category is not None and (problem := filings.category_problem(app.catalogue, category)):
             raise filings.invalid(("category",), problem)
-        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+        action = to_action(verb, body, actor)
+        caller = idempotency.caller_of(actor)
+        return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
     _route(verb, act, body_type, "an official, by bearer token", "The bearer token fixes who acts.")
 
@@ -180,11 +199,13 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
         service: ServiceName,
         app: AppServices,
         idempotency_key: IdempotencyKey = None,
-    ) -> PetitionState:
+    ) -> PetitionState | Response:
         _bind(petition_id)
         actor = Actor.petitioner(body.petitioner_id)
         structlog.contextvars.bind_contextvars(actor=f"petitioner:{actor.id}")
-        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+        action = to_action(verb, body, actor)
+        caller = idempotency.caller_of(service=service)
+        return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
     _route(
         verb,

@@ -14,6 +14,7 @@ ALL = [
     "003_credentials.sql",
     "004_tentative_appends.sql",
     "006_filing_integrity.sql",
+    "007_idempotency_keys.sql",
     "008_rate_limits.sql",
 ]
 
