@@ -22,6 +22,8 @@ from petitionflow._cli_support import (
     run,
     table,
 )
+from petitionflow.api.filing import category_problem
+from petitionflow.catalogue import Catalogue
 from schemas.commands import ACTION_TYPES, FilePetitionInput
 from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
 from schemas.state import PetitionState
@@ -89,6 +91,8 @@ def file_petition(
         filing = FilePetitionInput.model_validate(raw)
     except ValidationError as error:
         fail("invalid petition\n" + explain_validation(error))
+    if (problem := category_problem(Catalogue(), filing.category)) is not None:
+        fail(f"invalid petition\n  category: {problem}")
 
     async def go() -> tuple[bool, PetitionState]:
         async with petitions() as client:

@@ -191,3 +191,12 @@ async def test_keys_add_binds_the_tier(api: Api, database_url: str) -> None:
     village = await auth.authenticate_service(api.pool, default.output.strip().splitlines()[-1])
     assert city == auth.ServiceKey(name="city-desk", tier=Tier.CITY)
     assert village == auth.ServiceKey(name="cadres-app", tier=Tier.VILLAGE)
+
+
+def test_the_cli_refuses_an_unknown_category_too() -> None:
+    args = "file --id i-11 --petitioner-id hh-1 --name Li --village v-a --township t-a --county c-a"
+    args += " --city x-a --description Broken. --cadre cadre-li --category zzz-made-up"
+    result = CliRunner().invoke(cli_app, args.split())
+
+    assert result.exit_code == 2, result.output
+    assert "category: 'zzz-made-up' is not a petition category" in result.output
