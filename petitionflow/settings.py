@@ -36,9 +36,10 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
     """The window every rate limit counts in (``petitionflow/api/limits.py``)."""
-    rate_limit_per_address: int = Field(default=600, ge=1)
-    """Requests per window from one client address, as uvicorn reports it: ``X-Forwarded-For``'s
-    when the peer is a trusted proxy (``FORWARDED_ALLOW_IPS``, default 127.0.0.1 and ::1)."""
+    rate_limit_per_address: int = Field(default=300, ge=1)
+    """Requests per window without a valid API key or token, from one client address as uvicorn
+    reports it: ``X-Forwarded-For``'s when the peer is a trusted proxy (``FORWARDED_ALLOW_IPS``,
+    default 127.0.0.1 and ::1)."""
     rate_limit_per_api_key: int = Field(default=1200, ge=1)
     """Requests per window presenting one API key (``X-API-Key`` or Open311's ``api_key``)."""
     rate_limit_per_token: int = Field(default=300, ge=1)

@@ -24,11 +24,12 @@ TOKEN_ROLES = (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR)
 
 def _new_secret() -> tuple[str, bytes]:
     secret = secrets.token_urlsafe(32)
-    return secret, _digest(secret)
+    return secret, digest(secret)
 
 
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode("utf-8")).digest()
+def digest(secret: str) -> bytes:
+    """How a token or key is stored and looked up: its sha256."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).digest()
 
 
 async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = None) -> str:
@@ -89,7 +90,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
             "SELECT actor_id, role, tier, region_id FROM access_tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL"
             " AND (expires_at IS NULL OR expires_at > coalesce($2::timestamptz, now()))",
-            _digest(token),
+            digest(token),
             now,
         )
     if row is None:
@@ -151,6 +152,6 @@ async def authenticate_service(db: Db, key: str) -> ServiceKey | None:
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT name, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", _digest(key)
+            "SELECT name, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest(key)
         )
     return None if row is None else ServiceKey(name=row["name"], tier=Tier(row["tier"]))

@@ -28,6 +28,8 @@ class Window:
     bucket: str
     limit: int
     seconds: float
+    anonymous_only: bool = False
+    """Count the hit only when the request presents no valid API key or token (see ``hit``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,16 @@ class Count:
 
 
 _HIT = """
+WITH credential AS (
+    SELECT EXISTS (SELECT 1 FROM api_keys WHERE key_hash = $4 AND revoked_at IS NULL)
+        OR EXISTS (SELECT 1 FROM access_tokens WHERE token_hash = $5 AND revoked_at IS NULL
+                   AND (expires_at IS NULL OR expires_at > now())) AS valid
+)
 INSERT INTO rate_limits AS r (bucket, window_start, window_seconds, hits)
-SELECT bucket, now(), seconds, 1 FROM unnest($1::text[], $2::float8[]) AS t(bucket, seconds) ORDER BY bucket
+SELECT bucket, now(), seconds, 1
+FROM unnest($1::text[], $2::float8[], $3::bool[]) AS t(bucket, seconds, anonymous_only), credential
+WHERE NOT (anonymous_only AND credential.valid)
+ORDER BY bucket
 ON CONFLICT (bucket) DO UPDATE SET
     window_start = CASE WHEN r.window_start + make_interval(secs => r.window_seconds) <= now()
                         THEN now() ELSE r.window_start END,
@@ -63,17 +73,33 @@ RETURNING bucket, hits,
 """
 
 
-async def hit(db: Db, windows: Sequence[Window]) -> list[Count]:
-    """Count one hit in each of ``windows`` (distinct buckets); returns their counts, in order."""
+async def hit(
+    db: Db, windows: Sequence[Window], *, key_digest: bytes | None = None, token_digest: bytes | None = None
+) -> list[Count]:
+    """Count one hit in each of ``windows`` (distinct buckets); returns the counts of those counted.
+
+    Args:
+        key_digest, token_digest: the stored hash (``store.auth.digest``) of the API key or token the
+            request presents. When one is valid (live, unexpired), ``anonymous_only`` windows are not
+            counted: a caller known by its credential is limited by the credential's window, and a
+            request with none, or a wrong one (a guess), by its address's.
+    """
     if not windows:
         return []
     by_bucket = {w.bucket: w for w in windows}
     if len(by_bucket) != len(windows):
         raise ValueError("each bucket may be counted once per hit")
     async with connection(db) as conn:
-        rows = await conn.fetch(_HIT, [w.bucket for w in windows], [w.seconds for w in windows])
+        rows = await conn.fetch(
+            _HIT,
+            [w.bucket for w in windows],
+            [w.seconds for w in windows],
+            [w.anonymous_only for w in windows],
+            key_digest,
+            token_digest,
+        )
     counted = {r["bucket"]: Count(by_bucket[r["bucket"]], r["hits"], r["resets_in"]) for r in rows}
-    return [counted[w.bucket] for w in windows]
+    return [counted[w.bucket] for w in windows if w.bucket in counted]
 
 
 async def purge(db: Db) -> int:

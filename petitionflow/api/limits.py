@@ -1,10 +1,12 @@
 """Rate limits per client address, per API key and per bearer token: 429 with ``Retry-After``.
 
-The counts live in PostgreSQL (``store/rate_limits.py``), so every API process shares them. A request
-is counted once in each bucket it belongs to: its client address always, and the API key (the
-``X-API-Key`` header or Open311's ``api_key``) or bearer token it presents, by hash, valid or not, so
-guessing keys is throttled too. ``RateLimiter.check`` is the reusable part: any route can throttle
-something else (guesses of a tracking code …) with a bucket of its own.
+The counts live in PostgreSQL (``store/rate_limits.py``), so every API process shares them, one
+statement per request. A request presenting a valid API key (the ``X-API-Key`` header or Open311's
+``api_key``) or token is counted in that credential's window, wherever it comes from; one presenting
+none, or a wrong one, in its client address's window, so neither floods of public reads nor guesses
+at keys (each a different key) get past the address's limit. A backend service behind one address is
+limited by its key, not by the address. ``RateLimiter.check`` is the reusable part: any route can
+throttle something else (guesses of a tracking code …) with a bucket of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from petitionflow.settings import Settings
-from store import rate_limits
+from store import auth, rate_limits
 from store.rate_limits import Count, Window
 
 _PURGE_EVERY = 1000
@@ -31,7 +33,8 @@ _PURGE_EVERY = 1000
 class Limits:
     """How many requests each caller may make per window (``PETITIONFLOW_RATE_LIMIT_*``)."""
 
-    per_address: int = 600
+    per_address: int = 300
+    """Requests without a valid credential, per client address."""
     per_api_key: int = 1200
     per_token: int = 300
     window_seconds: float = 60.0
@@ -73,14 +76,25 @@ class RateLimiter:
         self.limits = limits
         self._since_purge = 0
 
-    async def check(self, windows: Sequence[Window]) -> Count | None:
+    async def check(
+        self, windows: Sequence[Window], *, api_key: str | None = None, token: str | None = None
+    ) -> Count | None:
         """Count a hit in each window; the exceeded one that frees last, or None if all allow it.
+
+        Args:
+            api_key, token: the credential the request presents: when valid, windows marked
+                ``anonymous_only`` are not counted.
 
         When PostgreSQL cannot be reached the hit is let through (logged): the routes behind answer
         503 for that themselves, and a broken counter must not lock every caller out.
         """
         try:
-            counts = await rate_limits.hit(self.pool, windows)
+            counts = await rate_limits.hit(
+                self.pool,
+                windows,
+                key_digest=auth.digest(api_key) if api_key else None,
+                token_digest=auth.digest(token) if token else None,
+            )
             self._since_purge += 1
             if self._since_purge >= _PURGE_EVERY:
                 self._since_purge = 0
@@ -92,9 +106,10 @@ class RateLimiter:
         return max(exceeded, key=lambda c: c.resets_in) if exceeded else None
 
     def windows(self, *, address: str, api_key: str | None, token: str | None) -> list[Window]:
-        """The windows of one request: its address, and the key or token it presents."""
+        """The windows of one request: its address (unless its credential is valid), and the key or
+        token it presents."""
         seconds = self.limits.window_seconds
-        found = [Window(f"address:{address}", self.limits.per_address, seconds)]
+        found = [Window(f"address:{address}", self.limits.per_address, seconds, anonymous_only=True)]
         if api_key:
             found.append(Window(credential_bucket("key", api_key), self.limits.per_api_key, seconds))
         if token:
@@ -106,8 +121,8 @@ class RateLimit:
     """ASGI middleware: counts every HTTP request and answers 429 with ``Retry-After`` over a limit.
 
     Native routes get the native error body, Open311 routes a GeoReport error list. An Open311 POST
-    carrying ``api_key`` only in its form is counted by its address here and by its key in the route
-    (``count_form_key``), which reads the form anyway.
+    carrying ``api_key`` only in its form looks anonymous here (its address is counted) and is counted
+    by its key in the route (``count_form_key``), which reads the form anyway.
     """
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
@@ -123,12 +138,10 @@ class RateLimit:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = authorization.partition(" ")
         client = scope.get("client")
-        windows = self.limiter.windows(
-            address=client[0] if client else "unknown",
-            api_key=api_key,
-            token=token.strip() if scheme.lower() == "bearer" else None,
-        )
-        exceeded = await self.limiter.check(windows)
+        bearer = token.strip() if scheme.lower() == "bearer" else None
+        address = client[0] if client else "unknown"
+        windows = self.limiter.windows(address=address, api_key=api_key, token=bearer)
+        exceeded = await self.limiter.check(windows, api_key=api_key, token=bearer)
         if exceeded is None:
             await self.app(scope, receive, send)
             return

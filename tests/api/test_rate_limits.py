@@ -112,6 +112,28 @@ async def test_an_api_key_and_a_token_are_limited_wherever_they_come_from(
     assert not [r for r in stored if key["X-API-Key"] in r["bucket"]], "secrets are stored only hashed"
 
 
+async def test_guessed_keys_count_against_the_address_and_a_valid_key_does_not(
+    env: WorkflowEnvironment, database_url: str, pool: asyncpg.Pool
+) -> None:
+    """Each guess presents a different key, so only the address's window can stop guessing; a
+    service known by its valid key is limited by the key's window, not by the address it shares."""
+    limits = Limits(per_address=3, per_api_key=10, window_seconds=HOUR)
+    valid = {"X-API-Key": await auth.issue_api_key(pool, "hotline")}
+    async with _instance(env, database_url, limits) as http:
+        keyed = [(await http.get("/v1/petitions", headers=valid)).status_code for _ in range(5)]
+        guesses = [
+            (await http.get("/v1/petitions", headers={"X-API-Key": f"guess-{n}"})).status_code
+            for n in range(4)
+        ]
+        public = (await http.get("/v1/echo-wall")).status_code
+        still_keyed = (await http.get("/v1/petitions", headers=valid)).status_code
+
+    assert keyed == [200] * 5, "valid keyed requests are not counted against the address"
+    assert guesses == [401, 401, 401, 429]
+    assert public == 429, "the address's window is spent"
+    assert still_keyed == 200, "the valid key has a window of its own"
+
+
 async def test_with_limits_off_nothing_is_counted(
     env: WorkflowEnvironment, database_url: str, pool: asyncpg.Pool
 ) -> None:
