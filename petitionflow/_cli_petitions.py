@@ -171,7 +171,11 @@ def act(
         list[str] | None, typer.Option("--field", "-f", help="name=value of the action, repeatable.")
     ] = None,
     request_id: Annotated[
-        str | None, typer.Option(help="Idempotency key: the same id is applied once.")
+        str | None,
+        typer.Option(
+            help="Temporal update id: applied once within the petition's current run (the HTTP "
+            "API's Idempotency-Key holds across runs)."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -57,11 +57,13 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The rules refuse this person: wrong tier, region, not an official, not the petitioner.",
         404: "No such petition.",
         409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier; "
-        "or the petition id belongs to another service (petition_id_taken).",
+        "the petition id belongs to another service (petition_id_taken); or the Idempotency-Key's "
+        "first request is still being answered (idempotency_key_in_use, Retry-After).",
         422: "Invalid input (the fields name each problem), a reason the rules require is missing, "
         "or an Idempotency-Key sent before with another request.",
     }
-    return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
+    described[429] = "Too many requests from this address, key or token: wait Retry-After seconds."
+    return {s: {"model": ErrorBody, "description": described[s]} for s in (*statuses, 429)}
 
 
 class Filed(BaseModel):
