@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
@@ -32,6 +33,17 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = False
     """Run workflow code in the SDK's sandbox (see ``worker.build_worker``): tests always do."""
     db_pool_size: int = 10
+    rate_limit_enabled: bool = True
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    """The window every rate limit counts in (``petitionflow/api/limits.py``)."""
+    rate_limit_per_address: int = Field(default=300, ge=1)
+    """Requests per window without a valid API key or token, from one client address as uvicorn
+    reports it: ``X-Forwarded-For``'s when the peer is a trusted proxy (``FORWARDED_ALLOW_IPS``,
+    default 127.0.0.1 and ::1)."""
+    rate_limit_per_api_key: int = Field(default=1200, ge=1)
+    """Requests per window presenting one API key (``X-API-Key`` or Open311's ``api_key``)."""
+    rate_limit_per_token: int = Field(default=300, ge=1)
+    """Requests per window presenting one bearer token."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.common import Actor, PersonId, Role, Tier
@@ -23,11 +24,12 @@ TOKEN_ROLES = (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR)
 
 def _new_secret() -> tuple[str, bytes]:
     secret = secrets.token_urlsafe(32)
-    return secret, _digest(secret)
+    return secret, digest(secret)
 
 
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode("utf-8")).digest()
+def digest(secret: str) -> bytes:
+    """How a token or key is stored and looked up: its sha256."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).digest()
 
 
 async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = None) -> str:
@@ -88,7 +90,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
             "SELECT actor_id, role, tier, region_id FROM access_tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL"
             " AND (expires_at IS NULL OR expires_at > coalesce($2::timestamptz, now()))",
-            _digest(token),
+            digest(token),
             now,
         )
     if row is None:
@@ -101,16 +103,30 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
     )
 
 
-async def issue_api_key(db: Db, name: ServiceName) -> str:
+@dataclass(frozen=True, slots=True)
+class ServiceKey:
+    """Who presented an API key: the service, and the tier its petitions are filed at."""
+
+    name: ServiceName
+    tier: Tier
+
+
+async def issue_api_key(db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE) -> str:
     """A new API key for the service ``name``; returned once, stored only as its hash.
 
     A service may hold several keys at once, so a key can be rotated without downtime.
+
+    Args:
+        tier: the tier every petition filed with this key starts at (the village cadres' app at
+            the village, the county hotline at the county); a filing cannot choose another.
     """
     if not name or len(name) > 128:
         raise ValueError("a service name is 1 to 128 characters")
     key, digest = _new_secret()
     async with connection(db) as conn:
-        await conn.execute("INSERT INTO api_keys (key_hash, name) VALUES ($1, $2)", digest, name)
+        await conn.execute(
+            "INSERT INTO api_keys (key_hash, name, tier) VALUES ($1, $2, $3)", digest, name, tier.value
+        )
     return key
 
 
@@ -126,10 +142,16 @@ async def revoke_api_key(db: Db, name: ServiceName) -> int:
 
 async def authenticate_api_key(db: Db, key: str) -> ServiceName | None:
     """The name of the service ``key`` was issued to, or None if it is unknown or revoked."""
+    found = await authenticate_service(db, key)
+    return None if found is None else found.name
+
+
+async def authenticate_service(db: Db, key: str) -> ServiceKey | None:
+    """The service ``key`` was issued to, with its filing tier; None if unknown or revoked."""
     if not key:
         return None
     async with connection(db) as conn:
-        name: str | None = await conn.fetchval(
-            "SELECT name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", _digest(key)
+        row = await conn.fetchrow(
+            "SELECT name, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest(key)
         )
-    return name
+    return None if row is None else ServiceKey(name=row["name"], tier=Tier(row["tier"]))

@@ -491,12 +491,17 @@ async def verify_chain(db: Db, petition_id: PetitionId) -> list[ChainProblem]:
 
 
 async def record_petitioner(db: Db, contact: PetitionerContact) -> None:
-    """Insert or update a petitioner's personal data (kept apart from the event log)."""
+    """Store a petitioner's personal data (kept apart from the event log) on first sight of the id.
+
+    A later filing naming the same ``petitioner_id`` changes nothing: no filing service proves who
+    the household is, so one that names someone else's id (by mistake or on purpose), or an Open311
+    POST with that ``account_id`` and no name, must neither replace nor blank the stored contact.
+    Where the two disagree, the stored contact is kept; a correction is the petition office's to make.
+    """
     async with connection(db) as conn:
         await conn.execute(
             "INSERT INTO petitioners (petitioner_id, name, phone, address) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (petitioner_id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
-            " address = EXCLUDED.address, updated_at = now()",
+            " ON CONFLICT (petitioner_id) DO NOTHING",
             contact.petitioner_id,
             contact.name,
             contact.phone,

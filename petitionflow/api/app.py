@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from petitionflow.api import audit, errors, georeport, native, open311
 from petitionflow.api.deps import Services
+from petitionflow.api.limits import Limits, RateLimit, RateLimiter
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
@@ -40,12 +41,14 @@ def create_app(
     task_queue: str = TASK_QUEUE,
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
     Args:
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
+        limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
     """
     app = FastAPI(
         title="petitionflow",
@@ -69,6 +72,8 @@ def create_app(
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(audit.router)
+    app.state.limiter = RateLimiter(pool, limits or Limits())
+    app.add_middleware(RateLimit, limiter=app.state.limiter)  # inside RequestContext: 429s carry an id
     app.add_middleware(RequestContext)
     return app
 

@@ -61,13 +61,17 @@ async def _actor_from(creds: HTTPAuthorizationCredentials | None, pool: asyncpg.
 
 
 async def _service_from(key: str | None, pool: asyncpg.Pool) -> str:
+    return (await _service_key_from(key, pool)).name
+
+
+async def _service_key_from(key: str | None, pool: asyncpg.Pool) -> auth.ServiceKey:
     if not key:
         raise _unauthenticated("an X-API-Key header is required", API_KEY_CHALLENGE)
-    name = await auth.authenticate_api_key(pool, key)
-    if name is None:
+    found = await auth.authenticate_service(pool, key)
+    if found is None:
         raise _unauthenticated("the API key is unknown or revoked", API_KEY_CHALLENGE, invalid=True)
-    structlog.contextvars.bind_contextvars(service=name)
-    return name
+    structlog.contextvars.bind_contextvars(service=found.name)
+    return found
 
 
 async def official(
@@ -80,6 +84,11 @@ async def official(
 async def service(app: AppServices, key: Annotated[str | None, Depends(_api_key)]) -> str:
     """The backend service whose API key was presented."""
     return await _service_from(key, app.pool)
+
+
+async def filing_service(app: AppServices, key: Annotated[str | None, Depends(_api_key)]) -> auth.ServiceKey:
+    """The backend service whose API key was presented, with the tier it files at."""
+    return await _service_key_from(key, app.pool)
 
 
 @dataclass(frozen=True)
@@ -110,4 +119,5 @@ async def reader(
 
 Official = Annotated[Actor, Depends(official)]
 ServiceName = Annotated[str, Depends(service)]
+FilingService = Annotated[auth.ServiceKey, Depends(filing_service)]
 AnyReader = Annotated[Reader, Depends(reader)]

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow.api import filing as filings
+from petitionflow.api import idempotency
 from petitionflow.api.bodies import (
     OFFICIAL_BODIES,
     PETITIONER_BODIES,
@@ -18,7 +20,7 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import AnyReader, AppServices, Official, ServiceName
+from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
@@ -41,7 +43,9 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",
-        description="Sent again with the same key, the action is applied once and answered alike.",
+        description="Sent again by the same caller with the same request, the action is applied once "
+        "and answered alike (Idempotent-Replayed: true); with another request, 422; while the first "
+        "is still being answered, 409.",
     ),
 ]
 
@@ -52,10 +56,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, unknown, revoked or expired credentials.",
         403: "The rules refuse this person: wrong tier, region, not an official, not the petitioner.",
         404: "No such petition.",
-        409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier.",
-        422: "Invalid input (the fields name each problem), or a reason the rules require is missing.",
+        409: "The rules refuse it in the petition's state: wrong stage, closed, finished, top tier; "
+        "the petition id belongs to another service (petition_id_taken); or the Idempotency-Key's "
+        "first request is still being answered (idempotency_key_in_use, Retry-After).",
+        422: "Invalid input (the fields name each problem), a reason the rules require is missing, "
+        "or an Idempotency-Key sent before with another request.",
     }
-    return {s: {"model": ErrorBody, "description": described[s]} for s in statuses}
+    described[429] = "Too many requests from this address, key or token: wait Retry-After seconds."
+    return {s: {"model": ErrorBody, "description": described[s]} for s in (*statuses, 429)}
 
 
 class Filed(BaseModel):
@@ -95,16 +103,29 @@ async def _view(app: AppServices, petition_id: str) -> PetitionState:
         raise
 
 
-async def _act(app: AppServices, petition_id: str, action: Action, request_id: str | None) -> PetitionState:
+async def _act(
+    app: AppServices,
+    petition_id: str,
+    action: Action,
+    *,
+    caller: str,
+    key: str | None,
+    body: OfficialBody | PetitionerBody,
+) -> PetitionState | Response:
     structlog.contextvars.bind_contextvars(action=action.kind)
-    try:
-        return await app.petitions.act(petition_id, action, request_id=request_id)
-    except Refusal as refusal:
-        raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise await _missing_or_finished(app, petition_id) from None
-        raise
+
+    async def send(update_id: str | None) -> PetitionState:
+        try:
+            return await app.petitions.act(petition_id, action, request_id=update_id)
+        except Refusal as refusal:
+            raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise await _missing_or_finished(app, petition_id) from None
+            raise
+
+    request_hash = idempotency.fingerprint(action.kind, petition_id, body.model_dump(mode="json"))
+    return await idempotency.once(app.pool, caller=caller, key=key, request_hash=request_hash, run=send)
 
 
 @router.post(
@@ -115,15 +136,21 @@ async def _act(app: AppServices, petition_id: str, action: Action, request_id: s
     summary="File a petition (idempotent by petition_id)",
     responses={
         200: {"model": Filed, "description": "Filed before: nothing new was started."},
-        **_errors(400, 401, 422),
+        **_errors(400, 401, 409, 422),
     },
 )
 async def file_petition(
-    filing: FilePetitionInput, app: AppServices, service: ServiceName, response: Response
+    filing: FilePetitionInput, app: AppServices, service: FilingService, response: Response
 ) -> Filed:
     """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
-    and answers 200 with ``created: false`` and the petition as it stands."""
+    and answers 200 with ``created: false`` and the petition as it stands; an id another service
+    filed is refused (409 ``petition_id_taken``).
+
+    The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
+    naming another tier is refused, 422). ``category`` must be one of the catalogue's services."""
     _bind(filing.petition_id)
+    filing = filings.bind_to_key(filing, service, app.catalogue)
+    await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:
         response.status_code = 200
@@ -131,7 +158,7 @@ async def file_petition(
 
 
 def _route(
-    verb: str, act: Callable[..., Awaitable[PetitionState]], body_type: type, who: str, how: str
+    verb: str, act: Callable[..., Awaitable[PetitionState | Response]], body_type: type, who: str, how: str
 ) -> None:
     # FastAPI reads the body's model from the annotation: give each verb its own.
     act.__annotations__["body"] = body_type
@@ -155,9 +182,14 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         actor: Official,
         app: AppServices,
         idempotency_key: IdempotencyKey = None,
-    ) -> PetitionState:
+    ) -> PetitionState | Response:
         _bind(petition_id)
-        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+        category = getattr(body, "category", None)
+        if category is not None and (problem := filings.category_problem(app.catalogue, category)):
+            raise filings.invalid(("category",), problem)
+        action = to_action(verb, body, actor)
+        caller = idempotency.caller_of(actor)
+        return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
     _route(verb, act, body_type, "an official, by bearer token", "The bearer token fixes who acts.")
 
@@ -169,11 +201,13 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
         service: ServiceName,
         app: AppServices,
         idempotency_key: IdempotencyKey = None,
-    ) -> PetitionState:
+    ) -> PetitionState | Response:
         _bind(petition_id)
         actor = Actor.petitioner(body.petitioner_id)
         structlog.contextvars.bind_contextvars(actor=f"petitioner:{actor.id}")
-        return await _act(app, petition_id, to_action(verb, body, actor), idempotency_key)
+        action = to_action(verb, body, actor)
+        caller = idempotency.caller_of(service=service)
+        return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
     _route(
         verb,

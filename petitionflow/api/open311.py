@@ -22,14 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.api import xml
+from petitionflow.api import limits, xml
 from petitionflow.api.deps import AppServices
-from petitionflow.api.georeport import Open311Error, render, response_format
+from petitionflow.api.georeport import Open311Error, error_response, render, response_format
 from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
 from schemas.state import PetitionState
-from store import auth, queries
+from store import auth, petition_ids, queries
 from store.service_requests import service_requests
 from workflows.lifecycle import current_deadline
 
@@ -440,11 +440,17 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     fmt = response_format(fmt)
     form = await _form(request, fmt)
     key = _param(form, "api_key")
-    service_name = None if key is None else await auth.authenticate_api_key(app.pool, key)
-    if service_name is None:
+    if key is not None and "api_key" not in request.query_params:  # the middleware counted a query's
+        exceeded = await limits.count_form_key(request.app.state.limiter, key)
+        if exceeded is not None:
+            response = error_response(Open311Error(429, limits.describe(exceeded), fmt=fmt))
+            response.headers["Retry-After"] = str(exceeded.retry_after)
+            return response
+    caller = None if key is None else await auth.authenticate_service(app.pool, key)
+    if caller is None:
         reason = "api_key was not provided" if key is None else "Invalid api_key received"
         raise Open311Error(403, f"{reason} -- can't proceed with create_request.", fmt=fmt)
-    structlog.contextvars.bind_contextvars(service=service_name)
+    structlog.contextvars.bind_contextvars(service=caller.name)
 
     code = _param(form, "service_code")
     if code is None:
@@ -489,12 +495,15 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
                 "category": service.code,
                 "contact_cadre_id": village.contact_cadre_id,
                 "urgency": attributes.get("urgency", Urgency.NORMAL.value),
+                "tier": caller.tier,
             }
         )
     except ValidationError as err:
         raise Open311Error(
             400, *(f"{_open311_name(e['loc'])}: {e['msg']}" for e in err.errors()), fmt=fmt
         ) from None
+    if not (await petition_ids.claim(app.pool, petition_id, caller.name)).mine:  # a random id: rare
+        raise Open311Error(409, "service_request_id collided with another; send the request again", fmt=fmt)
     await app.petitions.file(filing)
     state = await app.petitions.view(petition_id)
     reply = {

@@ -68,15 +68,20 @@ def revoke_official(person_id: Annotated[str, typer.Argument()]) -> None:
 
 
 @keys.command("add")
-def add_key(name: Annotated[str, typer.Argument(help="The calling service's name.")]) -> None:
+def add_key(
+    name: Annotated[str, typer.Argument(help="The calling service's name.")],
+    tier: Annotated[
+        Tier, typer.Option(help="The tier its petitions are filed at (a filing cannot choose another).")
+    ] = Tier.VILLAGE,
+) -> None:
     """Issue an API key for a service; it is printed once, as the last line."""
 
     async def go() -> str:
         async with database() as pool:
-            return await auth.issue_api_key(pool, name)
+            return await auth.issue_api_key(pool, name, tier=tier)
 
     key = run(go)
-    out.print(f"API key for service {name}")
+    out.print(f"API key for service {name}, filing at the {tier.value} tier")
     print(key)
 
 

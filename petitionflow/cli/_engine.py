@@ -19,12 +19,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 import worker
 from petitionflow import logs
 from petitionflow.api import create_app, serve
+from petitionflow.api.limits import Limits
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.settings import Settings
+from store.migrate import migrate
+from store.models import RebuildResult
+from store.rebuild import rebuild_read_models as rebuild
 
 console = Console(stderr=True)
 
@@ -113,7 +117,10 @@ async def _serve(
             api = None
             if api_port is not None:
                 app_ = create_app(
-                    temporal_client=connections.client, pool=connections.pool, task_queue=settings.task_queue
+                    temporal_client=connections.client,
+                    pool=connections.pool,
+                    task_queue=settings.task_queue,
+                    limits=Limits.from_settings(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -183,7 +190,6 @@ def run_api(
 
 def run_migrate() -> None:
     """Apply the SQL migrations in order (safe to run from several processes at once)."""
-    from store.migrate import migrate
 
     async def _go() -> list[str]:
         async with database() as pool:
@@ -204,8 +210,6 @@ def rebuild_read_models(
     ] = 1,
 ) -> None:
     """Refold every petition's events into the read models (petitions, echo wall, figures)."""
-    from store.models import RebuildResult
-    from store.rebuild import rebuild_read_models as rebuild
 
     async def _go() -> RebuildResult:
         async with database() as pool:

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from petitionflow.api.filing import category_problem
+from petitionflow.catalogue import Catalogue
 from petitionflow.cli._support import (
     database,
     emit_json,
@@ -89,6 +91,8 @@ def file_petition(
         filing = FilePetitionInput.model_validate(raw)
     except ValidationError as error:
         fail("invalid petition\n" + explain_validation(error))
+    if (problem := category_problem(Catalogue(), filing.category)) is not None:
+        fail(f"invalid petition\n  category: {problem}")
 
     async def go() -> tuple[bool, PetitionState]:
         async with petitions() as client:
@@ -167,7 +171,11 @@ def act(
         list[str] | None, typer.Option("--field", "-f", help="name=value of the action, repeatable.")
     ] = None,
     request_id: Annotated[
-        str | None, typer.Option(help="Idempotency key: the same id is applied once.")
+        str | None,
+        typer.Option(
+            help="Temporal update id: applied once within the petition's current run (the HTTP "
+            "API's Idempotency-Key holds across runs)."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

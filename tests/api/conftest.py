@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from petitionflow.api import create_app
+from petitionflow.client import PetitionClient
 from schemas.common import Actor, Tier
 from schemas.workflow import workflow_id
 from store import auth
@@ -31,6 +32,8 @@ class Api:
     pool: asyncpg.Pool
     service_key: str
     """An API key of the service ``hotline``."""
+    petitions: PetitionClient
+    """The app's own client, for what HTTP does not offer (filing with a short history limit)."""
 
     async def token(self, actor: Actor) -> dict[str, str]:
         """Headers carrying a fresh bearer token of ``actor``."""
@@ -81,4 +84,4 @@ async def api(env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Api
             transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
         ) as http,
     ):
-        yield Api(http=http, env=env, pool=pool, service_key=key)
+        yield Api(http=http, env=env, pool=pool, service_key=key, petitions=app.state.services.petitions)

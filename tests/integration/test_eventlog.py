@@ -150,15 +150,32 @@ async def test_concurrent_writers_many_rounds_keep_the_stream_whole(pool: asyncp
     assert await pool.fetchval("SELECT last_seq FROM streams WHERE petition_id = 'p-9'") == 4
 
 
-async def test_record_petitioner_upserts_personal_data_apart_from_events(pool: asyncpg.Pool) -> None:
+async def test_record_petitioner_keeps_personal_data_apart_from_events(pool: asyncpg.Pool) -> None:
     story = Story("p-1")
     await record_petitioner(pool, story.contact)
-    await record_petitioner(pool, story.contact.model_copy(update={"phone": "+86 139 1111 2222"}))
     row = await pool.fetchrow("SELECT petitioner_id, name, phone, address FROM petitioners")
     assert row is not None
-    assert tuple(row) == ("hh-p-1", "Wang Fang", "+86 139 1111 2222", "3 East Lane, Dongshan")
+    assert tuple(row) == ("hh-p-1", "Wang Fang", "+86 139 0000 0042", "3 East Lane, Dongshan")
     await append(pool, story.envelopes)
     body = await pool.fetchval("SELECT body FROM events WHERE seq = 1")
     events_text = await pool.fetchval("SELECT string_agg(actor::text || body::text, ' ') FROM events")
     assert "139" not in events_text and "East Lane" not in events_text
     assert not {"name", "phone", "address"} & set(json.loads(body))
+
+
+async def test_a_later_contact_for_the_same_petitioner_neither_replaces_nor_blanks_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """First sight of a petitioner id writes the contact; another filing naming that id (someone
+    else's household, or an Open311 POST without a name) leaves it as it was."""
+    story = Story("p-1")
+    await record_petitioner(pool, story.contact)
+    await record_petitioner(
+        pool, story.contact.model_copy(update={"name": "Mallory", "phone": "+86 139 6666 6666"})
+    )
+    await record_petitioner(
+        pool, story.contact.model_copy(update={"name": "(not given)", "phone": None, "address": None})
+    )
+    row = await pool.fetchrow("SELECT petitioner_id, name, phone, address FROM petitioners")
+    assert row is not None
+    assert tuple(row) == ("hh-p-1", "Wang Fang", story.contact.phone, story.contact.address)

@@ -13,6 +13,9 @@ ALL = [
     "002_read_models.sql",
     "003_credentials.sql",
     "004_tentative_appends.sql",
+    "006_filing_integrity.sql",
+    "007_idempotency_keys.sql",
+    "008_rate_limits.sql",
     "011_directory.sql",
 ]
 
@@ -40,3 +43,32 @@ async def test_concurrent_migrations_apply_each_file_exactly_once(empty_database
         assert sorted(results, key=len, reverse=True) == [ALL, [], [], []]
         assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == len(ALL)
         assert await pool.fetchval("SELECT to_regclass('events') IS NOT NULL") is True
+
+
+async def test_petitions_filed_before_006_are_kept_with_no_owner_and_old_keys_file_at_the_village(
+    empty_database_url: str,
+) -> None:
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in migrations():
+            if migration.version < "006":
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+        await conn.execute("INSERT INTO streams VALUES ('old-1', 3, $1)", b"\0" * 32)
+        await conn.execute("INSERT INTO api_keys (key_hash, name) VALUES ($1, 'hotline')", b"\1" * 32)
+
+        assert await migrate(conn) == [name for name in ALL if name >= "006"]
+
+        owners = await conn.fetch("SELECT petition_id, service FROM petition_ids")
+        assert [tuple(r) for r in owners] == [("old-1", None)]
+        assert await conn.fetchval("SELECT tier FROM api_keys WHERE name = 'hotline'") == "village"
+    finally:
+        await conn.close()

@@ -46,7 +46,7 @@ class FakeEventLog:
         await self._maybe_refuse()
         self.calls += 1
         if input.petitioner is not None:
-            self.petitioners[input.petitioner.petitioner_id] = input.petitioner
+            self.petitioners.setdefault(input.petitioner.petitioner_id, input.petitioner)
         appended = duplicates = 0
         for envelope in input.events:
             stream = self.events.setdefault(envelope.petition_id, [])
@@ -62,7 +62,7 @@ class FakeEventLog:
     @activity.defn(name="record_petitioner")
     async def record_petitioner(self, contact: PetitionerContact) -> None:
         await self._maybe_refuse()
-        self.petitioners[contact.petitioner_id] = contact
+        self.petitioners.setdefault(contact.petitioner_id, contact)
 
     def types(self, petition_id: str) -> list[str]:
         return [e.event.type for e in self.events.get(petition_id, [])]
