@@ -183,6 +183,12 @@ def plan(
         end = heads[pid].last_seq if supersede_from is None else supersede_from - 1
         if new and new[0].seq != end + 1:
             raise EventGap(pid, end + 1, new[0].seq)
+    if tentative is not None:
+        for pid, (_, supersede_from, new) in checked.items():
+            own = next((e.seq for e in new if e.seq >= tentative.from_seq), None)
+            # A replacing append has passed the same test (``_may_replace``).
+            if own is not None and supersede_from is None and _task_is_lost(heads[pid], tentative):
+                raise EventConflict(pid, own, lost=True)
     for pid, (_, _, new) in checked.items():
         for envelope in new:
             if isinstance(envelope.event, PetitionFiled) and envelope.event.petition_id != pid:
@@ -199,7 +205,7 @@ def _check_stored(
     stored: StoredHashes,
     tentative: Tentative | None,
 ) -> tuple[int, int | None, list[Envelope]]:
-    """Rules 2, 3 and 5: how many are skipped, the seq replaced from (if any), and what to write."""
+    """Rules 2 and 3: how many are skipped, the seq replaced from (if any), and what to write."""
     skipped, supersede_from, new = 0, None, []
     for envelope in batch:
         if envelope.seq > head.last_seq or supersede_from is not None:
@@ -215,10 +221,6 @@ def _check_stored(
             raise EventConflict(pid, envelope.seq)
         supersede_from = envelope.seq
         new.append(envelope)
-    if tentative is not None and supersede_from is None:
-        own = next((e.seq for e in new if e.seq >= tentative.from_seq), None)
-        if own is not None and _task_is_lost(head, tentative):
-            raise EventConflict(pid, own, lost=True)
     return skipped, supersede_from, new
 
 
