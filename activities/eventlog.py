@@ -38,7 +38,7 @@ class EventLogActivities:
         )
         tentative = None
         if info.is_local and input.tentative_from is not None and input.decided_at is not None:
-            # An ordinary activity's input is in the history already: only a local one is tentative.
+            # Only a local attempt is tentative (store.append_plan says why).
             tentative = eventlog.Tentative(from_seq=input.tentative_from, at=input.decided_at)
         try:
             if input.petitioner is None:
