@@ -18,6 +18,28 @@ CONFLICT = "UnsettledEventConflict"
 _SHOW = "petitionflow conflicts show {}"
 
 
+def tentative_of(input: AppendEventsInput, *, local: bool) -> eventlog.Tentative | None:
+    """The tentative marks of an attempt: only a local attempt is tentative (``store.append_plan``
+    says why)."""
+    if local and input.tentative_from is not None and input.decided_at is not None:
+        return eventlog.Tentative(from_seq=input.tentative_from, at=input.decided_at)
+    return None
+
+
+def refusal(err: eventlog.EventConflict | eventlog.EventGap) -> ApplicationError:
+    """The activity's error for an append the event log refused.
+
+    A conflict is retried (type ``UnsettledEventConflict``, not the ``EventConflict`` the
+    workflow's retry policy names as non-retryable, so that petitions whose activity was scheduled
+    with that policy keep retrying too) until an operator settles it: it never ends the petition.
+    A gap is not retried: stored rows were lost (docs/operations.md).
+    """
+    if isinstance(err, eventlog.EventConflict):
+        show = _SHOW.format(err.petition_id)
+        return ApplicationError(f"{err}; see `{show}`", type=CONFLICT, non_retryable=False)
+    return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)
+
+
 class EventLogActivities:
     """Bound to one asyncpg pool, created by the worker at start."""
 
@@ -42,10 +64,7 @@ class EventLogActivities:
             attempt=info.attempt,
             local=info.is_local,
         )
-        tentative = None
-        if info.is_local and input.tentative_from is not None and input.decided_at is not None:
-            # An ordinary activity's input is in the history already: only a local one is tentative.
-            tentative = eventlog.Tentative(from_seq=input.tentative_from, at=input.decided_at)
+        tentative = tentative_of(input, local=info.is_local)
         try:
             if input.petitioner is None:
                 result = await eventlog.append(self._pool, input.events, tentative=tentative)
@@ -54,14 +73,11 @@ class EventLogActivities:
                     await eventlog.record_petitioner(conn, input.petitioner)
                     result = await eventlog.append(conn, input.events, tentative=tentative)
         except eventlog.EventConflict as err:
-            # Not the type the workflow's retry policy names as non-retryable (``EventConflict``),
-            # so that petitions whose activity was scheduled with that policy keep retrying too.
-            show = _SHOW.format(err.petition_id)
-            bound.error("event_log_conflict", conflict_seq=err.seq, see=show)
-            raise ApplicationError(f"{err}; see `{show}`", type=CONFLICT, non_retryable=False) from err
+            bound.error("event_log_conflict", conflict_seq=err.seq, see=_SHOW.format(err.petition_id))
+            raise refusal(err) from err
         except eventlog.EventGap as err:
             bound.error("event_log_refused_append", error=str(err))
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+            raise refusal(err) from err
         bound.debug("events_appended", appended=result.appended, duplicates=result.duplicates)
         return AppendEventsResult(
             appended=result.appended, duplicates=result.duplicates, stored=tuple(input.events)

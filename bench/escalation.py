@@ -47,12 +47,11 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
@@ -63,15 +62,16 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import worker as wiring
+from activities.memory import MemoryEventLogActivities
 from bench import _stack
 from bench.lifecycle import filing
 from petitionflow.client import PetitionClient
 from petitionflow.converter import data_converter
 from petitionflow.dev.binaries import temporal_cli, temporal_test_server
-from schemas.commands import PetitionerContact, TimerFired
+from schemas.commands import TimerFired
 from schemas.common import Tier
 from schemas.events import DeadlineMissed, Envelope, Event, PetitionFiled
-from schemas.workflow import AppendEventsInput, AppendEventsResult, workflow_id
+from schemas.workflow import workflow_id
 from workflows import search
 from workflows.lifecycle import decide, fold, next_timer
 from workflows.petition import PetitionWorkflow
@@ -102,34 +102,23 @@ V2_ARGS = (
 )
 
 
-@dataclass
-class MemoryLog:
-    """The ``append_events`` and ``record_petitioner`` activities, in memory, idempotent by seq.
+class MemoryLog(MemoryEventLogActivities):
+    """The ``append_events`` and ``record_petitioner`` activities on the in-memory event log
+    (``store.memory``: the same hashes, conflicts and tentative zone as PostgreSQL's).
 
     Counts the append calls run as local activities and as ordinary ones (the workflow falls back
     to an ordinary activity when a local attempt fails or times out)."""
 
-    events: dict[str, list[Envelope]] = field(default_factory=dict)
-    local_appends: int = 0
-    durable_appends: int = 0
+    def __init__(self) -> None:
+        super().__init__()
+        self.local_appends = 0
+        self.durable_appends = 0
 
-    @activity.defn(name="append_events")
-    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
-        if activity.info().is_local:
+    async def before_append(self, *, local: bool) -> None:
+        if local:
             self.local_appends += 1
         else:
             self.durable_appends += 1
-        appended = 0
-        for envelope in input.events:
-            stream = self.events.setdefault(envelope.petition_id, [])
-            if envelope.seq == len(stream) + 1:
-                stream.append(envelope)
-                appended += 1
-        return AppendEventsResult(appended=appended, duplicates=len(input.events) - appended)
-
-    @activity.defn(name="record_petitioner")
-    async def record_petitioner(self, contact: PetitionerContact) -> None:
-        pass
 
 
 @dataclass

@@ -50,7 +50,7 @@ class AppendEventsInput(Contract):
     (``petitioners``), in the same transaction."""
     tentative_from: int | None = None
     """Set by a local activity: the first seq decided by the workflow task it runs in, which Temporal
-    has not recorded yet (``store.eventlog.Tentative``). None: every event is in the history."""
+    has not recorded yet (``store.append_plan``). None: every event is in the history."""
     decided_at: datetime | None = None
     """That workflow task's time (``workflow.now()``); set with ``tentative_from``."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.common import PetitionId
-from store import eventlog
+from store import chain, eventlog
 from store._db import Db, connection
 
 
@@ -53,8 +53,14 @@ async def settle(db: Db, petition_id: PetitionId, from_seq: int, *, head: tuple[
         )
         if row is None or (row["last_seq"], bytes(row["last_hash"])) != (last_seq, last_hash):
             raise LogMoved(f"petition {petition_id}'s event log changed since it was compared")
-        stream = eventlog._Stream(petition_id, last_seq=last_seq, last_hash=last_hash)
-        await eventlog._supersede(conn, stream, from_seq)
+        prev_hash = chain.GENESIS
+        if from_seq > 1:
+            prev_hash = bytes(
+                await conn.fetchval(
+                    "SELECT hash FROM events WHERE petition_id = $1 AND seq = $2", petition_id, from_seq - 1
+                )
+            )
+        await eventlog.supersede(conn, petition_id, from_seq, prev_hash)
         await conn.execute(
             "UPDATE streams SET recorded_through = least(recorded_through, $2 - 1),"
             " tentative_from = CASE WHEN tentative_from >= $2 THEN NULL ELSE tentative_from END,"

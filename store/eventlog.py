@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from schemas import upcasting
 from schemas.commands import PetitionerContact
 from schemas.common import PetitionId
-from schemas.events import Envelope, Event, PetitionFiled
+from schemas.events import Envelope, Event
 from schemas.state import PetitionState
-from store import chain
+from store import append_plan, chain
 from store._db import Conn, Db, connection
+from store.append_plan import EventConflict as EventConflict
+from store.append_plan import EventGap as EventGap
+from store.append_plan import Head
+from store.append_plan import Tentative as Tentative
 from store.models import AppendResult, ChainProblem, ChainProblemKind
 from store.projections import (
     ECHO_COLUMNS,
@@ -37,101 +40,37 @@ from store.projections import (
 EVENT_COLUMNS = ("petition_id", "seq", "type", "version", "at", "actor", "body", "prev_hash", "hash")
 
 
-class EventConflict(Exception):
-    """A different event already holds ``seq`` in ``petition_id``'s stream. Nothing was written."""
-
-    def __init__(self, petition_id: PetitionId, seq: int) -> None:
-        super().__init__(f"petition {petition_id}: seq {seq} already holds a different event")
-        self.petition_id = petition_id
-        self.seq = seq
-
-
-class EventGap(Exception):
-    """The envelopes would leave a gap in ``petition_id``'s stream. Nothing was written."""
-
-    def __init__(self, petition_id: PetitionId, expected: int, got: int) -> None:
-        super().__init__(f"petition {petition_id}: seq {got} given where {expected} was due")
-        self.petition_id = petition_id
-        self.expected = expected
-        self.got = got
-
-
-@dataclass(frozen=True, slots=True)
-class Tentative:
-    """An append by a workflow task that Temporal has not recorded yet (a local activity runs inside
-    it). Its events from ``from_seq`` on were decided by that task; those before, by earlier tasks
-    already in the history. If the task is lost, its retry decides again, and its append replaces
-    what the lost attempt wrote from ``from_seq`` on — but only a later task (``at``) may."""
-
-    from_seq: int
-    at: datetime
-
-
-@dataclass(slots=True)
-class _Stream:
-    """One petition's part of an append."""
-
-    petition_id: PetitionId
-    envelopes: list[Envelope] = field(default_factory=list)
-    last_seq: int = 0
-    last_hash: bytes = chain.GENESIS
-    tentative_from: int | None = None
-    tentative_at: datetime | None = None
-    """The zone of the last tentative append, as the stream row holds it."""
-    recorded_through: int = 0
-    """Every event up to this seq is known to be in Temporal's history."""
-    new: list[Envelope] = field(default_factory=list)
-    supersede_from: int | None = None
-
-
 async def append(
     db: Db, envelopes: Sequence[Envelope], *, tentative: Tentative | None = None
 ) -> AppendResult:
     """Store ``envelopes`` once each and update the read models, all in one transaction.
 
-    Envelopes may belong to several petitions; each petition's seqs must be contiguous and
-    increasing. An envelope already stored byte for byte is a duplicate and is skipped, so a retried
-    call is harmless.
-
-    A different event at a stored seq is a conflict, except where the stored one was written by a
-    lost workflow task (see ``Tentative``): it lies in the stream's last tentative zone, and this
-    append comes from a later task or from the history itself (``tentative`` is None: an ordinary
-    activity's input, which Temporal recorded before running it). Then the stored events from that
-    seq on move to ``superseded_events``, the petition's read models are refolded without them, and
-    the append goes on.
+    Envelopes may belong to several petitions. What is skipped (already stored), written, replaced
+    (a lost workflow task's tentative write) or refused is ``store.append_plan``'s decision, whose
+    docstring holds the rules; this locks the streams, reads what the plan needs and carries it out.
+    Replaced events move to ``superseded_events`` and the petition's read models are refolded
+    without them.
 
     Raises:
-        EventConflict: a seq is already taken by a different event.
+        EventConflict: a seq is already taken by a different event, or a lost task's event arrives.
         EventGap: a petition's first new seq is not its last stored seq + 1, or its seqs skip.
         ValueError: the events do not fold (``lifecycle.evolve`` refuses one).
     """
-    streams = _group(envelopes)
-    if not streams:
+    batches = append_plan.group(envelopes)
+    if not batches:
         return AppendResult(appended=0, duplicates=0)
-    ids = sorted(streams)
+    ids = sorted(batches)
     async with connection(db) as conn, conn.transaction():
-        await _lock_streams(conn, streams, ids)
-        duplicates = await _skip_stored(conn, streams, tentative)
-        for stream in streams.values():
+        heads = await _lock_streams(conn, ids)
+        stored = await _stored_hashes(conn, batches, heads)
+        decided = append_plan.plan(batches, heads, stored, tentative)
+        for stream in decided.streams:
             if stream.supersede_from is not None:
-                await _supersede(conn, stream, stream.supersede_from)
-        for stream in streams.values():
-            if stream.new and stream.new[0].seq != stream.last_seq + 1:
-                raise EventGap(stream.petition_id, stream.last_seq + 1, stream.new[0].seq)
-        writing = [s for s in (streams[i] for i in ids) if s.new]
+                await supersede(conn, stream.petition_id, stream.supersede_from, stream.writes[0].prev_hash)
+        writing = [s for s in decided.streams if s.writes]
         if writing:
-            await _write(conn, writing, tentative)
-    return AppendResult(appended=len(envelopes) - duplicates, duplicates=duplicates)
-
-
-def _group(envelopes: Sequence[Envelope]) -> dict[PetitionId, _Stream]:
-    streams: dict[PetitionId, _Stream] = {}
-    for envelope in envelopes:
-        stream = streams.setdefault(envelope.petition_id, _Stream(envelope.petition_id))
-        if stream.envelopes and envelope.seq != stream.envelopes[-1].seq + 1:
-            raise EventGap(envelope.petition_id, stream.envelopes[-1].seq + 1, envelope.seq)
-        stream.envelopes.append(envelope)
-    return streams
+            await _write(conn, writing)
+    return AppendResult(appended=decided.appended, duplicates=decided.duplicates)
 
 
 _LOCK = (
@@ -140,7 +79,7 @@ _LOCK = (
 )
 
 
-async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: list[PetitionId]) -> None:
+async def _lock_streams(conn: Conn, ids: list[PetitionId]) -> dict[PetitionId, Head]:
     rows = await conn.fetch(_LOCK, ids)
     if len(rows) < len(ids):  # new petitions: create their stream rows, then lock them all
         await conn.execute(
@@ -150,70 +89,38 @@ async def _lock_streams(conn: Conn, streams: dict[PetitionId, _Stream], ids: lis
             chain.GENESIS,
         )
         rows = await conn.fetch(_LOCK, ids)
-    for row in rows:
-        stream = streams[row["petition_id"]]
-        stream.last_seq = row["last_seq"]
-        stream.last_hash = bytes(row["last_hash"])
-        stream.tentative_from = row["tentative_from"]
-        stream.tentative_at = row["tentative_at"]
-        stream.recorded_through = row["recorded_through"]
-
-
-def _may_supersede(stream: _Stream, seq: int, tentative: Tentative | None) -> bool:
-    """Whether the stored event at ``seq``, which differs from the one being appended, was written by
-    a lost workflow task that this append may overrule."""
-    if stream.tentative_from is None or stream.tentative_at is None or seq < stream.tentative_from:
-        return False  # the stored event is in Temporal's history: a real conflict
-    if seq <= stream.recorded_through:
-        return False  # a later append showed it recorded: a slow, lost attempt must not replace it
-    if tentative is None:
-        return True  # the history's own events overrule a tentative write
-    return seq >= tentative.from_seq and stream.tentative_at < tentative.at
-
-
-async def _skip_stored(conn: Conn, streams: dict[PetitionId, _Stream], tentative: Tentative | None) -> int:
-    """Check the envelopes at seqs already stored against the stored events; the rest are new.
-
-    A differing stored event that may be superseded marks its stream's ``supersede_from``: it and
-    every envelope after it are new."""
-    stored_keys = [
-        (s.petition_id, e.seq) for s in streams.values() for e in s.envelopes if e.seq <= s.last_seq
-    ]
-    stored: dict[tuple[str, int], tuple[bytes, bytes]] = {}
-    if stored_keys:
-        rows = await conn.fetch(
-            "SELECT e.petition_id, e.seq, e.prev_hash, e.hash FROM events e"
-            " JOIN unnest($1::text[], $2::int[]) AS k(petition_id, seq)"
-            " ON e.petition_id = k.petition_id AND e.seq = k.seq",
-            [k[0] for k in stored_keys],
-            [k[1] for k in stored_keys],
+    return {
+        row["petition_id"]: Head(
+            last_seq=row["last_seq"],
+            last_hash=bytes(row["last_hash"]),
+            tentative_from=row["tentative_from"],
+            tentative_at=row["tentative_at"],
+            recorded_through=row["recorded_through"],
         )
-        stored = {(r["petition_id"], r["seq"]): (bytes(r["prev_hash"]), bytes(r["hash"])) for r in rows}
-    duplicates = 0
-    for stream in streams.values():
-        for envelope in stream.envelopes:
-            if envelope.seq > stream.last_seq or stream.supersede_from is not None:
-                stream.new.append(envelope)
-                continue
-            prev_hash, hash_ = stored.get((stream.petition_id, envelope.seq), (chain.GENESIS, b""))
-            data = chain.event_content(stream.petition_id, envelope.seq, envelope.event)
-            if chain.link(prev_hash, data) != hash_:
-                if not _may_supersede(stream, envelope.seq, tentative):
-                    raise EventConflict(stream.petition_id, envelope.seq)
-                stream.supersede_from = envelope.seq
-                stream.new.append(envelope)
-                continue
-            duplicates += 1
-    return duplicates
+        for row in rows
+    }
 
 
-async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
+async def _stored_hashes(
+    conn: Conn, batches: dict[PetitionId, list[Envelope]], heads: dict[PetitionId, Head]
+) -> append_plan.StoredHashes:
+    """The stored ``(prev_hash, hash)`` of the seqs the batches overlap."""
+    keys = [(pid, seq) for pid, batch in batches.items() for seq in append_plan.overlap(heads[pid], batch)]
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT e.petition_id, e.seq, e.prev_hash, e.hash FROM events e"
+        " JOIN unnest($1::text[], $2::int[]) AS k(petition_id, seq)"
+        " ON e.petition_id = k.petition_id AND e.seq = k.seq",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(r["petition_id"], r["seq"]): (bytes(r["prev_hash"]), bytes(r["hash"])) for r in rows}
+
+
+async def supersede(conn: Conn, pid: PetitionId, seq: int, prev_hash: bytes) -> None:
     """Move the stream's events from ``seq`` on to ``superseded_events`` and refold the petition's
     read models from the events before it (the removed events' notifications go too)."""
-    pid = stream.petition_id
-    prev_hash = await conn.fetchval(
-        "SELECT prev_hash FROM events WHERE petition_id = $1 AND seq = $2", pid, seq
-    )
     await conn.execute(
         "WITH gone AS (DELETE FROM events WHERE petition_id = $1 AND seq >= $2 RETURNING *)"
         " INSERT INTO superseded_events"
@@ -229,7 +136,6 @@ async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     await conn.execute("DELETE FROM notifications WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM echo_wall WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM tier_stints WHERE petition_id = $1", pid)
-    stream.last_seq, stream.last_hash = seq - 1, bytes(prev_hash)
     kept = await read_events(conn, pid)
     if not kept:
         await conn.execute("DELETE FROM petitions WHERE petition_id = $1", pid)
@@ -239,23 +145,15 @@ async def _supersede(conn: Conn, stream: _Stream, seq: int) -> None:
     await save_projections(conn, [projection])
 
 
-async def _write(conn: Conn, streams: list[_Stream], tentative: Tentative | None = None) -> None:
+async def _write(conn: Conn, streams: list[append_plan.StreamPlan]) -> None:
+    """Write the planned rows and heads, and fold the events into the read models."""
     projections = await load_projections(conn, [s.petition_id for s in streams])
     event_rows: list[Record] = []
     heads: list[Record] = []
     for stream in streams:
         projection = projections.setdefault(stream.petition_id, PetitionProjection())
-        prev_hash = stream.last_hash
-        for envelope in stream.new:
-            event = envelope.event
-            if isinstance(event, PetitionFiled) and event.petition_id != stream.petition_id:
-                raise ValueError(
-                    f"an envelope of {stream.petition_id} holds the filing of {event.petition_id}"
-                )
-            actor, body = chain.split_event(event)
-            seq = envelope.seq
-            data = chain.content(stream.petition_id, seq, event.type, event.version, event.at, actor, body)
-            hash_ = chain.link(prev_hash, data)
+        for write in stream.writes:
+            envelope, event = write.envelope, write.envelope.event
             event_rows.append(
                 (
                     stream.petition_id,
@@ -263,24 +161,24 @@ async def _write(conn: Conn, streams: list[_Stream], tentative: Tentative | None
                     event.type,
                     event.version,
                     event.at,
-                    chain.canonical_json(actor),
-                    chain.canonical_json(body),
-                    prev_hash,
-                    hash_,
+                    chain.canonical_json(write.actor),
+                    chain.canonical_json(write.body),
+                    write.prev_hash,
+                    write.hash,
                 )
             )
             projection.apply(envelope.seq, event)
-            prev_hash = hash_
-        # A tentative write marks its zone on the stream; any other leaves the zone as it was.
-        # What this append shows recorded: all of it when it comes from the history (an ordinary
-        # activity's input), else what its task decided before it (earlier, completed tasks).
-        zone: tuple[int | None, datetime | None] = (None, None)
-        recorded = stream.new[-1].seq
-        if tentative is not None:
-            recorded = tentative.from_seq - 1
-            if stream.new[-1].seq >= tentative.from_seq:
-                zone = (tentative.from_seq, tentative.at)
-        heads.append((stream.petition_id, stream.new[-1].seq, prev_hash, *zone, recorded))
+        head = stream.head
+        heads.append(
+            (
+                stream.petition_id,
+                head.last_seq,
+                head.last_hash,
+                head.tentative_from,
+                head.tentative_at,
+                head.recorded_through,
+            )
+        )
     await save_projections(conn, list(projections.values()), events=event_rows, heads=heads)
 
 
@@ -378,13 +276,17 @@ class _Statement:
         return f"WITH {', '.join(self.parts)} SELECT 1"
 
 
+_NEWER_ZONE = "r.tentative_at IS NOT NULL AND (s.tentative_at IS NULL OR r.tentative_at >= s.tentative_at)"
+
+
 def _save_statement() -> str:
     statement = _Statement()
     statement.insert("events", EVENT_COLUMNS, "")
     statement.parts.append(
         f"_streams AS (UPDATE streams s SET last_seq = r.last_seq, last_hash = r.last_hash,"
-        " tentative_from = coalesce(r.tentative_from, s.tentative_from),"
-        " tentative_at = coalesce(r.tentative_at, s.tentative_at),"
+        # A zone moves only to the same or a later task's (store.append_plan, rule 7).
+        f" tentative_from = CASE WHEN {_NEWER_ZONE} THEN r.tentative_from ELSE s.tentative_from END,"
+        f" tentative_at = CASE WHEN {_NEWER_ZONE} THEN r.tentative_at ELSE s.tentative_at END,"
         " recorded_through = greatest(s.recorded_through, r.recorded_through)"
         f" FROM {statement.rows(_HEAD_COLUMNS, ('text', 'int', 'bytea', 'int', 'timestamptz', 'int'))}"
         " WHERE s.petition_id = r.petition_id)"
@@ -415,9 +317,10 @@ async def save_projections(
     events: Sequence[Record] = (),
     heads: Sequence[Record] = (),
 ) -> None:
-    """Write ``events`` (rows of ``EVENT_COLUMNS``), the new stream ``heads`` (petition_id, last_seq,
-    last_hash) and what changed in ``projections`` (upserts: the rows may or may not exist yet),
-    in one statement: one round trip however many petitions and tables it touches."""
+    """Write ``events`` (rows of ``EVENT_COLUMNS``), the new stream ``heads`` (rows of
+    ``_HEAD_COLUMNS``; a head's zone never moves back to an older task) and what changed in
+    ``projections`` (upserts: the rows may or may not exist yet), in one statement: one round trip
+    however many petitions and tables it touches."""
     stints = [r for p in projections for r in p.stint_records()]
     echoes = [r for p in projections for r in p.echo_records()]
     notifications = [r for p in projections for r in p.notifications]

@@ -269,7 +269,7 @@ class PetitionWorkflow:
         batch = AppendEventsInput(events=self._unsent[:APPEND_BATCH], petitioner=self._petitioner)
         local = batch
         if self._task_length == workflow.info().get_current_history_length():
-            # Some were decided in this very task: if it is lost, its retry may replace them.
+            # Some were decided in this very task: a tentative append (store.append_plan).
             local = batch.model_copy(
                 update={"tentative_from": self._task_first_seq, "decided_at": workflow.now()}
             )
@@ -290,10 +290,9 @@ class PetitionWorkflow:
         back to an ordinary activity retried without limit, while the workflow goes on answering.
         Both activities are idempotent, so an attempt that timed out after writing is harmless.
 
-        A local attempt writes before Temporal records the workflow task: if the task is lost (its
-        worker dies), the retry may decide differently. ``local_arg`` therefore says which events
-        are this task's own, so that the retry's append replaces them (``store.eventlog.Tentative``);
-        ``arg``, for the ordinary activity, is recorded in the history, hence final.
+        A local attempt writes before Temporal records the workflow task, so ``local_arg`` says which
+        events are this task's own (``tentative_from``, ``decided_at``) and ``arg``, for the
+        ordinary activity, does not: the event log's ``store.append_plan`` says why and what follows.
         """
         if workflow.patched(LEAN_STEPS):
             try:

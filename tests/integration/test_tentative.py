@@ -12,7 +12,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from store.eventlog import EventConflict, Tentative, append, read_events, verify_chain
+from store.eventlog import EventConflict, Tentative, append, read_events, save_projections, verify_chain
 from store.queries import get_petition
 from store.rebuild import dump_read_models, rebuild_read_models
 from tests.integration.story import T0, Story
@@ -125,3 +125,55 @@ async def test_a_slow_lost_attempt_cannot_replace_what_an_ordinary_activity_reco
         await append(pool, lost.envelopes[2:], tentative=Tentative(from_seq=3, at=RETRY))
     assert await read_events(pool, "p-1") == retry.envelopes
     assert await pool.fetchval("SELECT count(*) FROM superseded_events") == 0
+
+
+async def _zone(pool: asyncpg.Pool, petition_id: str) -> tuple[object, ...]:
+    row = await pool.fetchrow(
+        "SELECT tentative_from, tentative_at, recorded_through FROM streams WHERE petition_id = $1",
+        petition_id,
+    )
+    assert row is not None
+    return tuple(row)
+
+
+async def test_a_lost_attempt_cannot_add_events_after_a_later_tasks_write(pool: asyncpg.Pool) -> None:
+    """The lost task and its retry decided the same seq 2 (a deadline, due at the same time), but
+    the lost one also took an update (seq 3) that never reached the history. Arriving late, above
+    the stored end, its seq 3 is refused, and the zone stays the retry's."""
+    lost = _filed_then("p-1", timedelta(hours=1), timedelta(minutes=5))
+    await append(pool, lost.envelopes[:1])
+    await append(pool, lost.envelopes[1:2], tentative=Tentative(from_seq=2, at=RETRY))
+
+    with pytest.raises(EventConflict) as raised:
+        await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=LOST))
+
+    assert (raised.value.seq, raised.value.lost) == (3, True)
+    assert await read_events(pool, "p-1") == lost.envelopes[:2]
+    assert await _zone(pool, "p-1") == (2, RETRY, 1)
+
+
+async def test_a_lost_attempt_cannot_add_events_after_the_historys_own(pool: asyncpg.Pool) -> None:
+    """The retry fell back to an ordinary activity, which recorded seq 2 only: the lost attempt's
+    extra seq 3, arriving late above the stored end, is refused."""
+    lost = _filed_then("p-1", timedelta(hours=1), timedelta(minutes=5))
+    await append(pool, lost.envelopes[:2])
+
+    with pytest.raises(EventConflict) as raised:
+        await append(pool, lost.envelopes[1:], tentative=Tentative(from_seq=2, at=LOST))
+
+    assert (raised.value.seq, raised.value.lost) == (3, True)
+    assert await read_events(pool, "p-1") == lost.envelopes[:2]
+    assert await _zone(pool, "p-1") == (None, None, 2)
+
+
+async def test_a_heads_zone_never_moves_back_to_an_older_task(pool: asyncpg.Pool) -> None:
+    """The statement that writes the heads keeps the newer zone even if told an older one."""
+    story = _filed_then("p-1", timedelta(hours=1))
+    await append(pool, story.envelopes[:1])
+    await append(pool, story.envelopes[1:], tentative=Tentative(from_seq=2, at=RETRY))
+    async with pool.acquire() as conn:
+        head = await conn.fetchrow("SELECT last_seq, last_hash FROM streams WHERE petition_id = 'p-1'")
+        assert head is not None
+        older = ("p-1", head["last_seq"], head["last_hash"], 3, LOST, 1)
+        await save_projections(conn, [], heads=[older])
+    assert await _zone(pool, "p-1") == (2, RETRY, 1)

@@ -6,63 +6,45 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.memory import MemoryEventLogActivities
 from petitionflow.client import PetitionClient
-from schemas.commands import PetitionerContact
-from schemas.events import Envelope
-from schemas.workflow import AppendEventsInput, AppendEventsResult
 from workflows.petition import PetitionWorkflow
 
 
-@dataclass
-class FakeEventLog:
-    """Stands in for the PostgreSQL append activity: keeps events in memory, idempotent by seq.
+class FakeEventLog(MemoryEventLogActivities):
+    """Stands in for the PostgreSQL append activity: the in-memory event log (``store.memory``), with
+    the same hashes, conflicts, gaps and tentative zone.
 
     With ``refuse_local`` it fails every local attempt, as a database that is down would; with
     ``stall_local`` it makes each local attempt wait that many seconds first, as a slow one would.
+    ``calls`` counts the append attempts that reached the log.
     """
 
-    events: dict[str, list[Envelope]] = field(default_factory=dict)
-    petitioners: dict[str, PetitionerContact] = field(default_factory=dict)
-    calls: int = 0
-    refuse_local: bool = False
-    stall_local: float = 0.0
+    def __init__(self, *, refuse_local: bool = False, stall_local: float = 0.0) -> None:
+        super().__init__()
+        self.refuse_local = refuse_local
+        self.stall_local = stall_local
+        self.calls = 0
 
-    async def _maybe_refuse(self) -> None:
-        if activity.info().is_local:
+    async def _maybe_refuse(self, local: bool) -> None:
+        if local:
             if self.refuse_local:
                 raise ConnectionRefusedError("the event log is down (local attempts refused)")
             await asyncio.sleep(self.stall_local)
 
-    @activity.defn(name="append_events")
-    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
-        await self._maybe_refuse()
+    async def before_append(self, *, local: bool) -> None:
+        await self._maybe_refuse(local)
         self.calls += 1
-        if input.petitioner is not None:
-            self.petitioners.setdefault(input.petitioner.petitioner_id, input.petitioner)
-        appended = duplicates = 0
-        for envelope in input.events:
-            stream = self.events.setdefault(envelope.petition_id, [])
-            if envelope.seq <= len(stream):
-                assert stream[envelope.seq - 1] == envelope, f"conflict at seq {envelope.seq}"
-                duplicates += 1
-            else:
-                assert envelope.seq == len(stream) + 1, f"gap before seq {envelope.seq}"
-                stream.append(envelope)
-                appended += 1
-        return AppendEventsResult(appended=appended, duplicates=duplicates, stored=tuple(input.events))
 
-    @activity.defn(name="record_petitioner")
-    async def record_petitioner(self, contact: PetitionerContact) -> None:
-        await self._maybe_refuse()
-        self.petitioners.setdefault(contact.petitioner_id, contact)
+    async def before_record(self, *, local: bool) -> None:
+        await self._maybe_refuse(local)
 
     def types(self, petition_id: str) -> list[str]:
         return [e.event.type for e in self.events.get(petition_id, [])]
