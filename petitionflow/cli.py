@@ -130,9 +130,15 @@ async def _serve(
             api = None
             if api_port is not None:
                 from petitionflow.api.app import create_app
+                from petitionflow.api.edge import EdgeConfig
                 from petitionflow.api.server import serve
 
-                app_ = create_app(temporal_client=client, pool=pool, task_queue=settings.task_queue)
+                app_ = create_app(
+                    temporal_client=client,
+                    pool=pool,
+                    task_queue=settings.task_queue,
+                    edge=EdgeConfig.from_settings(settings),
+                )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
             if on_ready is not None:

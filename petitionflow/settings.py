@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = False
     """Run workflow code in the SDK's sandbox (see ``worker.build_worker``): tests always do."""
     db_pool_size: int = 10
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """Request bodies larger than this are answered 413 before anything reads them."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where clients reach the API (scheme, host, port, no trailing slash): the Open311 discovery
+    URLs are built from it, never from the request's ``Host``. An ``https://`` one turns HSTS on."""
+    hsts: bool = False
+    """Send ``Strict-Transport-Security`` even when ``public_base_url`` is not ``https://``."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

@@ -8,12 +8,14 @@ import uuid
 
 import asyncpg
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, errors, native, open311
+from petitionflow.api import audit, docs, errors, native, open311
 from petitionflow.api.deps import Services
+from petitionflow.api.edge import Edge, EdgeConfig
+from petitionflow.api.params import clean_parameters
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
@@ -40,15 +42,20 @@ def create_app(
     task_queue: str = TASK_QUEUE,
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
+    edge: EdgeConfig | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
     Args:
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
+        edge: the body limit and public address (default: ``EdgeConfig()``; the CLI builds it from
+            ``Settings``).
     """
     app = FastAPI(
         title="petitionflow",
+        docs_url=None,  # docs.install serves it without a CDN
+        redoc_url=None,
         version="1",
         description=DESCRIPTION,
         openapi_tags=[
@@ -64,11 +71,15 @@ def create_app(
         catalogue=catalogue or Catalogue(),
         regions=regions or SAMPLE,
     )
+    app.state.edge = edge = edge or EdgeConfig()
     errors.install(app)
     open311.install(app)
-    app.include_router(native.router)
-    app.include_router(open311.router)
-    app.include_router(audit.router)
+    checked = [Depends(clean_parameters)]
+    app.include_router(native.router, dependencies=checked)
+    app.include_router(open311.router, dependencies=checked)
+    app.include_router(audit.router, dependencies=checked)
+    docs.install(app)
+    app.add_middleware(Edge, config=edge)
     app.add_middleware(RequestContext)
     return app
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
@@ -20,6 +19,7 @@ from petitionflow.api.bodies import (
 )
 from petitionflow.api.deps import AnyReader, AppServices, Official, ServiceName
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
+from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
 from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
@@ -124,6 +124,7 @@ async def file_petition(
     """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
     and answers 200 with ``created: false`` and the petition as it stands."""
     _bind(filing.petition_id)
+    refuse_unprintable("body", filing.model_dump(mode="json"))
     filed = await app.petitions.file(filing)
     if not filed.created:
         response.status_code = 200
@@ -263,8 +264,8 @@ async def figures(
     tier: Tier | None = None,
     region: RegionId | None = None,
     official: PersonId | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcMoment | None = None,
+    until: UtcMoment | None = None,
 ) -> list[FigureRow]:
     return await app.petitions.figures(
         by, tier=tier, region_id=region, official_id=official, since=since, until=until

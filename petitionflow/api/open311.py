@@ -24,6 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import xml
 from petitionflow.api.deps import AppServices
+from petitionflow.api.edge import EdgeConfig
+from petitionflow.api.params import UNPRINTABLE_REASON, unprintable_fields
 from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
@@ -37,6 +39,8 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 FORMATS = ("json", "xml")
 MAX_SPAN = timedelta(days=90)
 """GeoReport v2: a date range may not span more than 90 days, and defaults to the last 90."""
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + MAX_SPAN
+_LATEST = datetime.max.replace(tzinfo=UTC) - MAX_SPAN
 MAX_REQUESTS = 1000
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 
@@ -124,7 +128,9 @@ def _attribute_fields(attribute: ServiceAttribute) -> dict[str, Any]:
 @router.get("/discovery.{fmt}", summary="Service discovery")
 async def discovery(fmt: str, request: Request) -> Response:
     fmt = _format(fmt)
-    base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
+    # From the settings, never from the request's Host: a forged Host must not reach a client.
+    config: EdgeConfig = request.app.state.edge
+    base = config.public_base_url + router.prefix
     fields = {
         "changeset": "2026-03-01T00:00:00Z",
         "contact": "The petition office of the jurisdiction.",
@@ -267,7 +273,16 @@ def _moment(name: str, text: str | None, fmt: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise Open311Error(400, f"{name} {text!r} has no time zone (Z or ±hh:mm)", fmt=fmt)
-    return moment
+    try:
+        utc: datetime | None = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    # Within 90 days of the ends of the calendar, the window around it would leave the calendar.
+    if utc is None or not _EARLIEST <= utc <= _LATEST:
+        raise Open311Error(
+            400, f"{name} {text!r} is too close to the years 1 or 9999 to search around", fmt=fmt
+        )
+    return utc
 
 
 def _window(start: datetime | None, end: datetime | None, fmt: str) -> tuple[datetime, datetime | None]:
@@ -398,6 +413,9 @@ async def _form(request: Request, fmt: str) -> dict[str, str]:
         ) from None
     form = dict(request.query_params)
     form.update(pairs)
+    bad = [name for path in unprintable_fields(form) for name in path[:1]]
+    if bad:
+        raise Open311Error(400, *(f"{name!r} {UNPRINTABLE_REASON}" for name in bad), fmt=fmt)
     return form
 
 

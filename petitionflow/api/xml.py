@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 
 from fastapi import Response
 
+from petitionflow.api.params import UNPRINTABLE
+
 Fields = Mapping[str, Any]
 """Element name → a scalar, a datetime, None (an empty element) or a list of nested ``Fields``."""
 
@@ -31,7 +33,9 @@ def _text(value: str | int | float | bool | datetime) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return w3c(value)
-    return str(value)
+    # What XML 1.0 cannot carry even escaped becomes U+FFFD: one stored control character (from
+    # before the door refused them) must not make a whole list unparseable.
+    return UNPRINTABLE.sub("\ufffd", str(value))
 
 
 def w3c(moment: datetime) -> str:
