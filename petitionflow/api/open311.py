@@ -141,9 +141,7 @@ async def discovery(fmt: str, request: Request) -> Response:
                 "url": base,
                 "changeset": "2026-03-01T00:00:00Z",
                 "type": "production",
-                "formats": [{"format": "text/xml"}, {"format": "application/json"}]
-                if fmt == "xml"
-                else ["text/xml", "application/json"],
+                "formats": ["text/xml", "application/json"],
             }
         ],
     }

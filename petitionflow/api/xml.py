@@ -24,6 +24,8 @@ _SINGULAR = {
     "attributes": "attribute",
     "values": "value",
     "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
@@ -55,9 +57,13 @@ def _fill(parent: ElementTree.Element, fields: Fields) -> None:
             child.text = _text(value)
 
 
-def _items(parent: ElementTree.Element, tag: str, items: Sequence[Fields]) -> None:
+def _items(parent: ElementTree.Element, tag: str, items: Sequence[Fields | str]) -> None:
     for item in items:
-        _fill(ElementTree.SubElement(parent, tag), item)
+        child = ElementTree.SubElement(parent, tag)
+        if isinstance(item, str):
+            child.text = _text(item)  # discovery's <formats><format>text/xml</format>…
+        else:
+            _fill(child, item)
 
 
 def _document(root: ElementTree.Element) -> bytes:

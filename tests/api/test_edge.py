@@ -317,3 +317,13 @@ async def test_the_docs_load_nothing_from_another_host(api: Api) -> None:
     for link in links:
         assert (await api.http.get(link)).status_code == 200, link
     assert (await api.http.get("/redoc")).status_code == 404
+
+
+async def test_discovery_in_xml_is_the_spec_s_shape(api: Api) -> None:
+    """Found by the fuzz test: ``discovery.xml`` was a 500 (no element name for ``endpoints``)."""
+    response = await api.http.get("/open311/v2/discovery.xml")
+
+    assert response.status_code == 200, response.text
+    [endpoint] = ElementTree.fromstring(response.content).findall("endpoints/endpoint")
+    assert endpoint.findtext("url") == "http://127.0.0.1:8000/open311/v2"
+    assert [f.text for f in endpoint.findall("formats/format")] == ["text/xml", "application/json"]
