@@ -46,5 +46,11 @@ class Settings(BaseSettings):
         return self.temporal_address or DEV_TEMPORAL_ADDRESS
 
     def database(self) -> str:
-        """The event log's database: the configured one, or the dev stack's."""
-        return self.database_url or DEV_DATABASE_URL
+        """The event log's database: the configured one, or the dev stack's (with the password
+        ``petitionflow dev`` generated into ``data_dir``)."""
+        if self.database_url:
+            return self.database_url
+        from petitionflow.embedded_pg import password_in  # only the dev stack needs it
+
+        password = password_in(self.data_dir / "postgres")  # devstack's PostgreSQL folder
+        return DEV_DATABASE_URL if password is None else DEV_DATABASE_URL.replace("@", f":{password}@", 1)
