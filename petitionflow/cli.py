@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -89,7 +90,9 @@ def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     console.print(f"  Temporal      {endpoints.temporal_address}  (task queue petitions)")
     if endpoints.temporal_ui:
         console.print(f"  Temporal UI   {endpoints.temporal_ui}")
-    console.print(f"  PostgreSQL    {endpoints.database_url}")
+    # The password stays in its file: a terminal's scrollback is no place for it.
+    shown = re.sub(r"^(postgresql://[^:/@]+):[^@]*@", r"\1:***@", endpoints.database_url)
+    console.print(f"  PostgreSQL    {shown}  (password in the data folder's postgres/petitionflow.password)")
 
 
 async def _serve(

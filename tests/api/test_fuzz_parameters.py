@@ -8,7 +8,7 @@ Bounded: ``MAX_EXAMPLES`` requests, derandomized, so a CI run is repeatable and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -110,4 +110,3 @@ async def test_no_query_or_path_parameter_gives_a_500(
     response = await api.http.request(method, path, params=query, headers=credentials)
 
     assert response.status_code < 500, f"{method} {path} {query!r} → {response.status_code}: {response.text}"
-    assert datetime.now(UTC)  # the app is still answering
