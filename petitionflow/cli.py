@@ -140,7 +140,7 @@ async def _serve(
                     temporal_client=client,
                     pool=pool,
                     task_queue=settings.task_queue,
-                    edge=EdgeConfig.from_settings(settings),
+                    edge=EdgeConfig.from_settings(settings, listening=f"http://{api_host}:{api_port}"),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)

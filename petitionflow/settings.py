@@ -35,9 +35,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """Request bodies larger than this are answered 413 before anything reads them."""
-    public_base_url: str = "http://127.0.0.1:8000"
-    """Where clients reach the API (scheme, host, port, no trailing slash): the Open311 discovery
-    URLs are built from it, never from the request's ``Host``. An ``https://`` one turns HSTS on."""
+    public_base_url: str | None = None
+    """Where clients reach the API (scheme, host, port): the Open311 discovery URLs are built from
+    it, never from the request's ``Host``; unset, the address the API listens on. An ``https://``
+    one turns HSTS on."""
     hsts: bool = False
     """Send ``Strict-Transport-Security`` even when ``public_base_url`` is not ``https://``."""
 

@@ -32,10 +32,12 @@ class EdgeConfig:
     hsts: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: Settings, *, listening: str) -> Self:
+        """``listening``: the API's own address (``http://host:port``), the public one when
+        ``PETITIONFLOW_PUBLIC_BASE_URL`` is unset."""
         return cls(
             max_body_bytes=settings.max_body_bytes,
-            public_base_url=settings.public_base_url.rstrip("/"),
+            public_base_url=(settings.public_base_url or listening).rstrip("/"),
             hsts=settings.hsts,
         )
 

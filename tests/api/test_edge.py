@@ -14,6 +14,7 @@ import pytest
 from petitionflow.api import create_app
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.client import PetitionClient
+from petitionflow.settings import Settings
 from schemas.commands import ResolveInput
 from schemas.common import Actor, Outcome, Role, Tier
 from tests.api import georeport
@@ -327,3 +328,16 @@ async def test_discovery_in_xml_is_the_spec_s_shape(api: Api) -> None:
     [endpoint] = ElementTree.fromstring(response.content).findall("endpoints/endpoint")
     assert endpoint.findtext("url") == "http://127.0.0.1:8000/open311/v2"
     assert [f.text for f in endpoint.findall("formats/format")] == ["text/xml", "application/json"]
+
+
+def test_the_public_address_is_the_setting_or_where_the_api_listens() -> None:
+    listening = "http://127.0.0.1:8123"
+
+    assert EdgeConfig.from_settings(Settings(), listening=listening).public_base_url == listening
+    configured = Settings(public_base_url="https://petitions.example.gov/", max_body_bytes=10)
+    edge = EdgeConfig.from_settings(configured, listening=listening)
+    assert (edge.public_base_url, edge.max_body_bytes, edge.sends_hsts) == (
+        "https://petitions.example.gov",
+        10,
+        True,
+    )
