@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
-from typing import Literal
+from typing import Literal, TextIO
 
 import structlog
+import structlog.tracebacks
 import temporalio.activity
 import temporalio.workflow
 
@@ -19,10 +23,48 @@ def _drop_color_message(
     return event_dict
 
 
-def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") -> None:
-    """Route structlog and the standard library's logging (Temporal's own) through one renderer."""
+_listener: logging.handlers.QueueListener | None = None
+
+
+class _Handoff(logging.handlers.QueueHandler):
+    """Puts records on the writer thread's queue as they are: rendering them (stack traces too)
+    and writing happen on that thread, never on the event loop's."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not isinstance(record.msg, dict):
+            # A standard-library record (uvicorn's, Temporal's): carry this task's context (request
+            # id …) along as extra fields, since the writer thread has none.
+            for key, value in structlog.contextvars.get_contextvars().items():
+                record.__dict__.setdefault(key, value)
+        return record
+
+
+def _exceptions(fmt: Literal["console", "json"]) -> list[structlog.types.Processor]:
+    """A stack trace as data (JSON) or text (console), in both cases without local variables: a
+    frame's locals carry request headers, API keys and tokens, and cost seconds to render."""
+    if fmt == "console":
+        return []  # the ConsoleRenderer's exception_formatter does it
+    transformer = structlog.tracebacks.ExceptionDictTransformer(
+        show_locals=False, max_frames=30, use_rich=False
+    )
+    return [structlog.processors.ExceptionRenderer(transformer)]
+
+
+def configure(
+    *, fmt: Literal["console", "json"] = "json", level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Route structlog and the standard library's logging (Temporal's own) through one renderer,
+    on a writer thread of its own (``stop`` drains it; it is stopped at exit).
+
+    Args:
+        stream: where lines go (default: ``sys.stderr`` as it is now).
+    """
+    global _listener
+    stop()
     renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        if fmt == "console"
+        else structlog.processors.JSONRenderer()
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -36,18 +78,36 @@ def configure(*, fmt: Literal["console", "json"] = "json", level: str = "info") 
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             # ExtraAdder: the fields Temporal's loggers (and workflow.logger) pass as ``extra``.
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_color_message],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *_exceptions(fmt),
+                renderer,
+            ],
         )
     )
     # Temporal's workflow and activity loggers put their context (workflow id, run id …) into
     # ``extra`` as well as into the message text: keep it as fields only.
     temporalio.workflow.logger.workflow_info_on_message = False
     temporalio.activity.logger.activity_info_on_message = False
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, handler)
+    _listener.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Handoff(records)]
     root.setLevel(level.upper())
+
+
+def stop() -> None:
+    """Write what is queued and stop the writer thread (``configure`` starts a new one)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(stop)

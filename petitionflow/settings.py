@@ -13,6 +13,18 @@ DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/petitionflow"
 """Where ``petitionflow dev`` serves with its default ports: other commands look there when unset."""
 
 
+DEV_PASSWORD_FILE = "petitionflow.password"
+"""In an embedded PostgreSQL's data folder: the superuser's generated password (owner-only)."""
+
+
+def dev_password(data_dir: Path) -> str | None:
+    """The superuser password an embedded PostgreSQL keeps in ``data_dir``, or None (no cluster)."""
+    try:
+        return (Path(data_dir) / DEV_PASSWORD_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 class Settings(BaseSettings):
     """Where the engine finds Temporal and PostgreSQL. Unset addresses mean the embedded stack."""
 
@@ -44,11 +56,23 @@ class Settings(BaseSettings):
     """Requests per window presenting one API key (``X-API-Key`` or Open311's ``api_key``)."""
     rate_limit_per_token: int = Field(default=300, ge=1)
     """Requests per window presenting one bearer token."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """Request bodies larger than this are answered 413 before anything reads them."""
+    public_base_url: str | None = None
+    """Where clients reach the API (scheme, host, port): the Open311 discovery URLs are built from
+    it, never from the request's ``Host``; unset, the address the API listens on. An ``https://``
+    one turns HSTS on."""
+    hsts: bool = False
+    """Send ``Strict-Transport-Security`` even when ``public_base_url`` is not ``https://``."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
         return self.temporal_address or DEV_TEMPORAL_ADDRESS
 
     def database(self) -> str:
-        """The event log's database: the configured one, or the dev stack's."""
-        return self.database_url or DEV_DATABASE_URL
+        """The event log's database: the configured one, or the dev stack's (with the password
+        ``petitionflow dev`` generated into ``data_dir``)."""
+        if self.database_url:
+            return self.database_url
+        password = dev_password(self.data_dir / "postgres")  # the dev stack's PostgreSQL folder
+        return DEV_DATABASE_URL if password is None else DEV_DATABASE_URL.replace("@", f":{password}@", 1)

@@ -8,13 +8,15 @@ import uuid
 
 import asyncpg
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, errors, georeport, native, open311
+from petitionflow.api import audit, docs, errors, georeport, native, open311
 from petitionflow.api.deps import Services
+from petitionflow.api.edge import Edge, EdgeConfig
 from petitionflow.api.limits import Limits, RateLimit, RateLimiter
+from petitionflow.api.params import clean_parameters
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
@@ -42,6 +44,7 @@ def create_app(
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
     limits: Limits | None = None,
+    edge: EdgeConfig | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -49,9 +52,13 @@ def create_app(
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
         limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
+        edge: the body limit and public address (default: ``EdgeConfig()``; the CLI builds it from
+            ``Settings``).
     """
     app = FastAPI(
         title="petitionflow",
+        docs_url=None,  # docs.install serves it without a CDN
+        redoc_url=None,
         version="1",
         description=DESCRIPTION,
         openapi_tags=[
@@ -67,13 +74,19 @@ def create_app(
         catalogue=catalogue or Catalogue(),
         regions=regions or SAMPLE,
     )
+    app.state.edge = edge = edge or EdgeConfig()
     errors.install(app)
     georeport.install(app)
-    app.include_router(native.router)
-    app.include_router(open311.router)
-    app.include_router(audit.router)
+    checked = [Depends(clean_parameters)]
+    app.include_router(native.router, dependencies=checked)
+    app.include_router(open311.router, dependencies=checked)
+    app.include_router(audit.router, dependencies=checked)
+    docs.install(app)
     app.state.limiter = RateLimiter(pool, limits or Limits())
-    app.add_middleware(RateLimit, limiter=app.state.limiter)  # inside RequestContext: 429s carry an id
+    # Outermost last: RequestContext(Edge(RateLimit(routes))). 413/415 answer before anything is
+    # counted or read; 429s get Edge's headers and its 500 safety net; every answer carries an id.
+    app.add_middleware(RateLimit, limiter=app.state.limiter)
+    app.add_middleware(Edge, config=edge)
     app.add_middleware(RequestContext)
     return app
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -10,6 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api.deps import AppServices, official
 from petitionflow.api.errors import ApiError
+from petitionflow.api.params import UtcMoment
 from petitionflow.audit import AuditExport, TimelineEntry, VerifyReport, export, petition_timeline, verify
 from petitionflow.audit.timeline import petition_state_as_of
 from schemas.common import Actor, PetitionId, Role
@@ -69,7 +69,7 @@ async def petition_timeline_route(
     petition_id: PetitionId,
     app: AppServices,
     _: Auditor,
-    as_of: Annotated[datetime | None, Query(description="Only events up to this moment (ISO 8601).")] = None,
+    as_of: Annotated[UtcMoment | None, Query(description="Only events up to this moment (ISO 8601).")] = None,
 ) -> list[TimelineEntry]:
     """Each event: when, who, tier and stage after it, what changed, deadlines met or missed."""
     if await queries.get_petition(app.pool, petition_id) is None:
@@ -82,7 +82,7 @@ async def petition_state(
     petition_id: PetitionId,
     app: AppServices,
     _: Auditor,
-    as_of: Annotated[datetime, Query(description="The moment to fold the events up to (ISO 8601).")],
+    as_of: Annotated[UtcMoment, Query(description="The moment to fold the events up to (ISO 8601).")],
 ) -> PetitionState:
     """The petition as it stood at ``as_of``, folded from its events."""
     state = await petition_state_as_of(app.pool, petition_id, as_of)

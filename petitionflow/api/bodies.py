@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from petitionflow.api.params import refuse_unprintable
 from schemas.commands import ACTION_TYPES, Action
 from schemas.common import (
     Actor,
@@ -99,7 +100,12 @@ PETITIONER_BODIES: dict[str, type[PetitionerBody]] = {
 
 
 def to_action(verb: str, body: OfficialBody | PetitionerBody, actor: Actor) -> Action:
-    """The ``<Verb>Input`` of ``body`` with ``actor`` as the one who acts."""
+    """The ``<Verb>Input`` of ``body`` with ``actor`` as the one who acts.
+
+    Raises:
+        RequestValidationError: a text of ``body`` holds a control character (the 422 names it).
+    """
+    refuse_unprintable("body", body.model_dump(mode="json"))
     fields = body.model_dump(exclude={"petitioner_id"}, exclude_unset=False)
     action: Action = ACTION_TYPES[verb].model_validate({**fields, "actor": actor})  # type: ignore[assignment]
     return action

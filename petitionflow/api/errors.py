@@ -66,6 +66,8 @@ class ErrorDetail(BaseModel):
     ``malformed_json``, ``unauthenticated``, ``forbidden``, ``not_found``, ``unavailable``."""
     reason: str
     fields: list[FieldProblem] | None = None
+    request_id: str | None = None
+    """On a 500: the id the error was logged under (also in ``X-Request-ID``)."""
 
 
 class ErrorBody(BaseModel):
@@ -97,6 +99,39 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
 
 
+Answer = Response
+"""What ``answer`` gives: an ASGI app of its own, so middleware can send it too."""
+
+
+def answer(
+    path: str,
+    status: int,
+    code: str,
+    reason: str,
+    *,
+    fields: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+    request_id: str | None = None,
+) -> Response:
+    """An error for a request to ``path``: GeoReport's format under ``/open311/``, else the native one."""
+    if path.startswith("/open311/"):
+        fmt = "xml" if path.endswith(".xml") else "json"
+        descriptions = [f"{p.path or p.location}: {p.reason}" for p in fields] if fields else [reason]
+        response = georeport.error_response(georeport.Open311Error(status, *descriptions, fmt=fmt))
+        response.headers.update(headers or {})
+        return response
+    body = ErrorBody(error=ErrorDetail(code=code, reason=reason, fields=fields, request_id=request_id))
+    return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
+
+
+def internal_error(path: str) -> Response:
+    """The 500 for an error nobody expected: the request id to quote, nothing of the error itself
+    (its stack trace is in the log under that id)."""
+    request_id = str(structlog.contextvars.get_contextvars().get("request_id") or "unknown")
+    reason = f"an unexpected error; it was logged with request id {request_id}"
+    return answer(path, 500, "internal", reason, request_id=request_id)
+
+
 def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
     """Pydantic/FastAPI errors as ``FieldProblem``s (the location split from the path)."""
     problems = []
@@ -123,10 +158,11 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.reason, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if _is_malformed_json(errors):
-            return error_response(
+            return answer(
+                request.url.path,
                 400,
                 "malformed_json",
                 "the request body is not valid JSON",
@@ -134,7 +170,7 @@ def install(app: FastAPI) -> None:
             )
         problems = field_problems(errors)
         named = ", ".join(f"{p.location}.{p.path}" if p.path else p.location for p in problems)
-        return error_response(422, "invalid_request", f"invalid: {named}", fields=problems)
+        return answer(request.url.path, 422, "invalid_request", f"invalid: {named}", fields=problems)
 
     async def _unavailable(request: Request, exc: Exception) -> Response:
         which = "Temporal" if isinstance(exc, RPCError) else "the event log (PostgreSQL)"
@@ -142,7 +178,7 @@ def install(app: FastAPI) -> None:
             structlog.get_logger("petitionflow.api").error(
                 "temporal_error", status=str(exc.status), error=str(exc)
             )
-            return error_response(500, "internal", "Temporal refused the request; see the server log")
+            return internal_error(request.url.path)
         structlog.get_logger("petitionflow.api").warning("unavailable", backend=which, error=repr(exc))
         reason = f"{which} cannot be reached right now; nothing was changed, try again"
         headers = {"Retry-After": RETRY_AFTER}
@@ -158,9 +194,19 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return error_response(
+        if isinstance(exc.__cause__, RecursionError):
+            # FastAPI's "error parsing the body": json.loads gave up on the nesting.
+            return answer(
+                request.url.path,
+                400,
+                "malformed_json",
+                "the request body is nested too deeply to be read",
+                fields=[FieldProblem(location="body", path="", reason="nested too deeply")],
+            )
+        return answer(
+            request.url.path,
             exc.status_code,
             code.get(exc.status_code, "http_error"),
             str(exc.detail),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
@@ -22,6 +21,7 @@ from petitionflow.api.bodies import (
 )
 from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
+from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
 from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
@@ -149,6 +149,7 @@ async def file_petition(
     The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
     naming another tier is refused, 422). ``category`` must be one of the catalogue's services."""
     _bind(filing.petition_id)
+    refuse_unprintable("body", filing.model_dump(mode="json"))
     filing = filings.bind_to_key(filing, service, app.catalogue)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
@@ -297,8 +298,8 @@ async def figures(
     tier: Tier | None = None,
     region: RegionId | None = None,
     official: PersonId | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcMoment | None = None,
+    until: UtcMoment | None = None,
 ) -> list[FigureRow]:
     return await app.petitions.figures(
         by, tier=tier, region_id=region, official_id=official, since=since, until=until

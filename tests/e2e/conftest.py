@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from petitionflow.dev.embedded_pg import EmbeddedPostgres
 from petitionflow.dev.stack import unused_port
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
@@ -34,7 +35,9 @@ class DevStack:
         return {
             **os.environ,
             "PETITIONFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports['temporal']}",
-            "PETITIONFLOW_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/petitionflow",
+            "PETITIONFLOW_DATABASE_URL": EmbeddedPostgres(
+                self.data_dir / "postgres", port=self.ports["postgres"]
+            ).url("petitionflow"),
         }
 
     @property
