@@ -75,17 +75,24 @@ async def test_services_are_the_petition_categories(api: Api, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_a_service_definition_offers_the_urgency_attribute(api: Api, fmt: str) -> None:
+async def test_a_service_definition_offers_the_urgency_and_crs_attributes(api: Api, fmt: str) -> None:
     definition = await _get(api, f"/services/water.{fmt}", "definition")
 
     assert definition["service_code"] == "water"
-    [urgency] = definition["attributes"]
+    [urgency, crs] = definition["attributes"]
     assert (urgency["code"], urgency["datatype"], str(urgency["order"])) == (
         "urgency",
         "singlevaluelist",
         "1",
     )
     assert [v["key"] for v in urgency["values"]] == ["normal", "urgent"]
+    assert (crs["code"], crs["datatype"], str(crs["order"]), str(crs["required"]).lower()) == (
+        "crs",
+        "singlevaluelist",
+        "2",
+        "false",
+    )
+    assert [v["key"] for v in crs["values"]] == ["wgs84", "gcj02", "bd09"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
