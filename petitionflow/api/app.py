@@ -16,6 +16,7 @@ from petitionflow.api import audit, errors, georeport, native, open311
 from petitionflow.api.deps import Services
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
+from petitionflow.directory.locate import Crs, Gazetteer, sample_gazetteer
 from petitionflow.regions import SAMPLE, RegionDirectory
 from schemas.workflow import TASK_QUEUE
 
@@ -40,12 +41,17 @@ def create_app(
     task_queue: str = TASK_QUEUE,
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
+    gazetteer: Gazetteer | None = None,
+    open311_crs: Crs = Crs.GCJ02,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
     Args:
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
+        gazetteer: where an Open311 POST's ``address_id``, ``lat``/``long`` or ``address_string``
+            is (default: ``locate.sample_gazetteer()``, the same three villages with boundaries).
+        open311_crs: the coordinate system of a ``lat``/``long`` sent without ``attribute[crs]``.
     """
     app = FastAPI(
         title="petitionflow",
@@ -63,6 +69,8 @@ def create_app(
         pool=pool,
         catalogue=catalogue or Catalogue(),
         regions=regions or SAMPLE,
+        gazetteer=gazetteer or sample_gazetteer(),
+        open311_crs=open311_crs,
     )
     errors.install(app)
     georeport.install(app)

@@ -24,6 +24,7 @@ from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
+from petitionflow.directory.locate import Crs, sample_gazetteer
 from petitionflow.settings import Settings
 
 console = Console(stderr=True)
@@ -113,7 +114,11 @@ async def _serve(
             api = None
             if api_port is not None:
                 app_ = create_app(
-                    temporal_client=connections.client, pool=connections.pool, task_queue=settings.task_queue
+                    temporal_client=connections.client,
+                    pool=connections.pool,
+                    task_queue=settings.task_queue,
+                    gazetteer=sample_gazetteer(nearest_metres=settings.open311_nearest_metres),
+                    open311_crs=Crs(settings.open311_crs),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
