@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 import coordTransform
+import httpx
 import pytest
 from civicbot import Endpoint, HttpError, HttpTransport, Open311Client
 from civicbot.http import RateLimiter
@@ -30,7 +31,9 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from petitionflow.api import create_app, serve
 from petitionflow.dev.embedded_pg import free_port
-from petitionflow.directory.locate import Crs
+from petitionflow.directory.locate import Crs, Gazetteer, sample_regions, square
+from schemas.common import Tier
+from schemas.directory import Region
 from store import auth
 
 XISHAN_EAST = (35.78, 118.618)
@@ -196,3 +199,36 @@ async def test_an_unknown_address_is_refused(served: Served) -> None:
         "jurisdiction: send address_id, or lat & long"
     ]
     assert await served.filed() == 0
+
+
+async def test_a_village_the_region_directory_lacks_is_refused(
+    env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    # Until filing reads the directory, the contact cadre comes from regions.SAMPLE: a village the
+    # gazetteer knows but the region directory does not cannot be filed (and is not, silently).
+    extra = Region(
+        region_id="v-beiling",
+        tier=Tier.VILLAGE,
+        parent_id="t-xiazhuang",
+        name_zh="北岭村",
+        name_en="Beiling",
+        boundary=square(35.79, 118.60, 35.81, 118.62),
+    )
+    app = create_app(temporal_client=env.client, pool=pool, gazetteer=Gazetteer([*sample_regions(), extra]))
+    key = await auth.issue_api_key(pool, "civic-app")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        answer = await http.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": key,
+                "service_code": "roads",
+                "address_string": "北岭村",
+                "email": "a@example.org",
+                "description": "x",
+            },
+        )
+    assert answer.status_code == 400
+    assert answer.json() == [
+        {"code": 400, "description": "village 'v-beiling' has no contact cadre on duty here"}
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM petitions") == 0

@@ -13,6 +13,7 @@ import coordTransform
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from petitionflow.catalogue import CRS, Catalogue
 from petitionflow.directory.locate import (
@@ -30,6 +31,7 @@ from petitionflow.directory.locate import (
     to_wgs84,
 )
 from petitionflow.regions import SAMPLE
+from petitionflow.settings import Settings
 from schemas.common import Tier
 from schemas.directory import Region
 
@@ -350,3 +352,16 @@ def test_a_bad_directory_is_refused(change: dict[str, object], message: str) -> 
     regions[dongshan] = regions[dongshan].model_copy(update=change)
     with pytest.raises(ValueError, match=message):
         Gazetteer(regions)
+
+
+def test_the_settings_name_the_default_crs_and_distance(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PETITIONFLOW_OPEN311_CRS", raising=False)
+    monkeypatch.delenv("PETITIONFLOW_OPEN311_NEAREST_METRES", raising=False)
+    defaults = Settings()
+    assert (Crs(defaults.open311_crs), defaults.open311_nearest_metres) == (Crs.GCJ02, DEFAULT_NEAREST_METRES)
+    monkeypatch.setenv("PETITIONFLOW_OPEN311_CRS", "bd09")
+    monkeypatch.setenv("PETITIONFLOW_OPEN311_NEAREST_METRES", "75")
+    assert (Settings().open311_crs, Settings().open311_nearest_metres) == ("bd09", 75.0)
+    monkeypatch.setenv("PETITIONFLOW_OPEN311_CRS", "mars")
+    with pytest.raises(ValidationError, match="open311_crs"):
+        Settings()
