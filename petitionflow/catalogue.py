@@ -63,6 +63,26 @@ URGENCY = ServiceAttribute(
     ),
 )
 
+CRS = ServiceAttribute(
+    code="crs",
+    description=(
+        "The coordinate system of lat/long: maps in China give GCJ-02 (Amap, Tencent, WeChat), "
+        "Baidu's BD-09, GPS and OpenStreetMap WGS-84. Unset, the deployment's setting "
+        "(PETITIONFLOW_OPEN311_CRS) applies."
+    ),
+    datatype="singlevaluelist",
+    required=False,
+    order=2,
+    datatype_description="wgs84, gcj02 or bd09",
+    values=(
+        AttributeValue(key="wgs84", name="WGS-84 (GPS, OpenStreetMap)"),
+        AttributeValue(key="gcj02", name="GCJ-02 (Amap/Gaode, Tencent, WeChat)"),
+        AttributeValue(key="bd09", name="BD-09 (Baidu)"),
+    ),
+)
+"""Not a property of the petition but of its location: every service takes it
+(``petitionflow.directory.locate.Crs`` names the same systems)."""
+
 SERVICES: tuple[Service, ...] = (
     Service(
         code="roads",
@@ -70,7 +90,7 @@ SERVICES: tuple[Service, ...] = (
         description="A village road, bridge or culvert that is broken, flooded or unsafe.",
         group="infrastructure",
         keywords=("road", "bridge", "pothole", "culvert"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="water",
@@ -78,7 +98,7 @@ SERVICES: tuple[Service, ...] = (
         description="No drinking water, a broken well or pipe, irrigation channels that do not deliver.",
         group="infrastructure",
         keywords=("water", "well", "pipe", "irrigation"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="subsidies",
@@ -86,7 +106,7 @@ SERVICES: tuple[Service, ...] = (
         description="A subsidy, pension or relief payment wrongly denied, late or short.",
         group="livelihood",
         keywords=("subsidy", "pension", "relief", "benefit", "minimum living allowance"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="land",
@@ -94,7 +114,7 @@ SERVICES: tuple[Service, ...] = (
         description="Land contracts, homestead plots, requisition and compensation, unsafe housing.",
         group="livelihood",
         keywords=("land", "contract", "homestead", "housing", "compensation"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="health",
@@ -102,7 +122,7 @@ SERVICES: tuple[Service, ...] = (
         description="Village clinics, medical insurance, public health hazards.",
         group="public services",
         keywords=("clinic", "doctor", "insurance", "hygiene"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="education",
@@ -110,7 +130,7 @@ SERVICES: tuple[Service, ...] = (
         description="Schooling, school transport and school buildings.",
         group="public services",
         keywords=("school", "teacher", "school bus"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="disputes",
@@ -118,7 +138,7 @@ SERVICES: tuple[Service, ...] = (
         description="Disputes between neighbours, families or with an enterprise, for mediation.",
         group="order",
         keywords=("dispute", "mediation", "neighbour", "conflict"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
     Service(
         code="other",
@@ -126,7 +146,7 @@ SERVICES: tuple[Service, ...] = (
         description="Anything else a household needs an answer to.",
         group="other",
         keywords=("other", "suggestion"),
-        attributes=(URGENCY,),
+        attributes=(URGENCY, CRS),
     ),
 )
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     one turns HSTS on."""
     hsts: bool = False
     """Send ``Strict-Transport-Security`` even when ``public_base_url`` is not ``https://``."""
+    open311_crs: Literal["wgs84", "gcj02", "bd09"] = "gcj02"
+    """The coordinate system of an Open311 request's lat/long when it sends no ``attribute[crs]``:
+    GCJ-02, what maps and apps in China give (Amap, Tencent, WeChat); BD-09 is Baidu's."""
+    open311_nearest_metres: float = 200.0
+    """How far outside every village boundary an Open311 point may fall and still go to the nearest
+    village, in metres on the ground."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

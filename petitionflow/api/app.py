@@ -19,6 +19,7 @@ from petitionflow.api.limits import Limits, RateLimit, RateLimiter
 from petitionflow.api.params import clean_parameters
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
+from petitionflow.directory.locate import Crs, Gazetteer, sample_gazetteer
 from petitionflow.regions import SAMPLE, RegionDirectory
 from schemas.workflow import TASK_QUEUE
 
@@ -45,6 +46,8 @@ def create_app(
     regions: RegionDirectory | None = None,
     limits: Limits | None = None,
     edge: EdgeConfig | None = None,
+    gazetteer: Gazetteer | None = None,
+    open311_crs: Crs = Crs.GCJ02,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -54,6 +57,9 @@ def create_app(
         limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
         edge: the body limit and public address (default: ``EdgeConfig()``; the CLI builds it from
             ``Settings``).
+        gazetteer: where an Open311 POST's ``address_id``, ``lat``/``long`` or ``address_string``
+            is (default: ``locate.sample_gazetteer()``, the same three villages with boundaries).
+        open311_crs: the coordinate system of a ``lat``/``long`` sent without ``attribute[crs]``.
     """
     app = FastAPI(
         title="petitionflow",
@@ -73,6 +79,8 @@ def create_app(
         pool=pool,
         catalogue=catalogue or Catalogue(),
         regions=regions or SAMPLE,
+        gazetteer=gazetteer or sample_gazetteer(),
+        open311_crs=open311_crs,
     )
     app.state.edge = edge = edge or EdgeConfig()
     errors.install(app)

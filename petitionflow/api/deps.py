@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from petitionflow.api.errors import ApiError
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
+from petitionflow.directory.locate import Crs, Gazetteer
 from petitionflow.regions import RegionDirectory
 from schemas.common import Actor
 from store import auth
@@ -26,6 +27,10 @@ class Services:
     pool: asyncpg.Pool
     catalogue: Catalogue
     regions: RegionDirectory
+    gazetteer: Gazetteer
+    """Where Open311 requests are: villages by id, point or address."""
+    open311_crs: Crs
+    """The coordinate system of an Open311 lat/long that names none."""
 
 
 def services(request: Request) -> Services:

@@ -29,6 +29,7 @@ from petitionflow.api.georeport import Open311Error, error_response, render, res
 from petitionflow.api.params import unprintable_fields
 from petitionflow.api.xml import UNPRINTABLE_REASON
 from petitionflow.catalogue import Service, ServiceAttribute
+from petitionflow.directory.locate import Ambiguous, Candidate, Crs, Found, Unknown
 from schemas.commands import FilePetitionInput
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
 from schemas.state import PetitionState
@@ -44,6 +45,9 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC) + MAX_SPAN
 _LATEST = datetime.max.replace(tzinfo=UTC) - MAX_SPAN
 MAX_REQUESTS = 1000
 SPEC = "http://wiki.open311.org/GeoReport_v2"
+MAX_CANDIDATES = 20
+"""An ambiguous address_string's 400 lists at most this many villages."""
+_CRS_NAMES = {Crs.WGS84: "WGS-84", Crs.GCJ02: "GCJ-02", Crs.BD09: "BD-09"}
 
 Optional = Annotated[str | None, Query()]
 
@@ -400,7 +404,12 @@ def _attributes(form: Mapping[str, str], service: Service, fmt: str) -> dict[str
     return {code: value for code, value in given.items() if value}
 
 
-def _location(form: Mapping[str, str], fmt: str) -> None:
+def _location(
+    form: Mapping[str, str], attributes: Mapping[str, str], app: AppServices, fmt: str
+) -> Candidate:
+    """The village a POST is from: by ``address_id`` if sent, else by ``lat``/``long`` (in
+    ``attribute[crs]``, else the deployment's coordinate system), else by ``address_string``. The
+    first one sent decides; an unknown or ambiguous place is a 400 naming the candidates."""
     lat, long = _param(form, "lat"), _param(form, "long")
     if (lat is None) != (long is None):
         raise Open311Error(400, "lat and long must be sent together", fmt=fmt)
@@ -411,8 +420,54 @@ def _location(form: Mapping[str, str], fmt: str) -> None:
             ok = False
         if not ok:
             raise Open311Error(400, f"lat/long {lat},{long} is not a WGS84 position", fmt=fmt)
-    if lat is None and _param(form, "address_string") is None and _param(form, "address_id") is None:
+    address_string, address_id = _param(form, "address_string"), _param(form, "address_id")
+    if lat is None and address_string is None and address_id is None:
         raise Open311Error(400, "a location is required: lat & long, address_string or address_id", fmt=fmt)
+
+    if address_id is not None:
+        located = app.gazetteer.by_id(address_id)
+        if not isinstance(located, Found):
+            raise Open311Error(
+                400, f"address_id {address_id!r} is not a village of this jurisdiction", fmt=fmt
+            )
+        return located.village
+    if lat is not None and long is not None:
+        crs = Crs(attributes["crs"]) if "crs" in attributes else app.open311_crs
+        located = app.gazetteer.by_point(float(lat), float(long), crs)
+        if isinstance(located, Found):
+            return located.village
+        problem = (
+            f"lat/long {lat},{long} ({_CRS_NAMES[crs]}) is in no village of this jurisdiction, nor within "
+            f"{app.gazetteer.nearest_metres:g} m of one"
+        )
+        if isinstance(located, Unknown) and located.nearest is not None and located.distance_m is not None:
+            nearest = located.nearest
+            problem += (
+                f": the nearest is {nearest.region_id} {nearest.name_zh} ({nearest.name_en}), "
+                f"{located.distance_m / 1000:.1f} km away"
+            )
+        raise Open311Error(400, problem + " (is attribute[crs] right? wgs84, gcj02 or bd09)", fmt=fmt)
+    assert address_string is not None
+    located = app.gazetteer.by_address(address_string)
+    if isinstance(located, Found):
+        return located.village
+    if isinstance(located, Ambiguous):
+        shown = located.candidates[:MAX_CANDIDATES]
+        more = len(located.candidates) - len(shown)
+        raise Open311Error(
+            400,
+            f"address_string {address_string!r} could be any of {len(located.candidates)} villages: name "
+            "the village with its township, or send its address_id",
+            *(f"candidate {c.describe()}" for c in shown),
+            *([f"and {more} more"] if more else []),
+            fmt=fmt,
+        )
+    raise Open311Error(
+        400,
+        f"address_string {address_string!r} names no village, township, county or city of this "
+        "jurisdiction: send address_id, or lat & long",
+        fmt=fmt,
+    )
 
 
 @router.post(
@@ -425,7 +480,7 @@ def _location(form: Mapping[str, str], fmt: str) -> None:
                 "application/x-www-form-urlencoded": {
                     "schema": {
                         "type": "object",
-                        "required": ["api_key", "service_code", "address_id", "description"],
+                        "required": ["api_key", "service_code", "description"],
                         "properties": {
                             name: {"type": "string"}
                             for name in (
@@ -445,6 +500,7 @@ def _location(form: Mapping[str, str], fmt: str) -> None:
                                 "description",
                                 "media_url",
                                 "attribute[urgency]",
+                                "attribute[crs]",
                             )
                         },
                     }
@@ -476,18 +532,10 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     if service is None:
         raise Open311Error(404, f"service_code {code!r} was not found", fmt=fmt)
     attributes = _attributes(form, service, fmt)
-    _location(form, fmt)
-    address_id = _param(form, "address_id")
-    if address_id is None:
-        raise Open311Error(
-            400,
-            "address_id (the household's village id, or its path village/township/county/city) is "
-            "required: a petition is placed in its grid by village, not by coordinates or free text",
-            fmt=fmt,
-        )
-    village = app.regions.resolve(address_id)
-    if village is None:
-        raise Open311Error(400, f"address_id {address_id!r} is not a village of this jurisdiction", fmt=fmt)
+    place = _location(form, attributes, app, fmt)
+    village = app.regions.village(place.region_id)
+    if village is None or village.path != place.path:
+        raise Open311Error(400, f"village {place.region_id!r} has no contact cadre on duty here", fmt=fmt)
     petitioner_id = _petitioner_id(form)
     if petitioner_id is None:
         raise Open311Error(

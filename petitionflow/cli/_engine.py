@@ -27,6 +27,7 @@ from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
+from petitionflow.directory.locate import Crs, sample_gazetteer
 from petitionflow.settings import Settings
 from store.migrate import migrate
 from store.models import RebuildResult
@@ -126,6 +127,8 @@ async def _serve(
                     task_queue=settings.task_queue,
                     limits=Limits.from_settings(settings),
                     edge=EdgeConfig.from_settings(settings, listening=f"http://{api_host}:{api_port}"),
+                    gazetteer=sample_gazetteer(nearest_metres=settings.open311_nearest_metres),
+                    open311_crs=Crs(settings.open311_crs),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)

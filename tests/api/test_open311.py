@@ -75,17 +75,24 @@ async def test_services_are_the_petition_categories(api: Api, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_a_service_definition_offers_the_urgency_attribute(api: Api, fmt: str) -> None:
+async def test_a_service_definition_offers_the_urgency_and_crs_attributes(api: Api, fmt: str) -> None:
     definition = await _get(api, f"/services/water.{fmt}", "definition")
 
     assert definition["service_code"] == "water"
-    [urgency] = definition["attributes"]
+    [urgency, crs] = definition["attributes"]
     assert (urgency["code"], urgency["datatype"], str(urgency["order"])) == (
         "urgency",
         "singlevaluelist",
         "1",
     )
     assert [v["key"] for v in urgency["values"]] == ["normal", "urgent"]
+    assert (crs["code"], crs["datatype"], str(crs["order"]), str(crs["required"]).lower()) == (
+        "crs",
+        "singlevaluelist",
+        "2",
+        "false",
+    )
+    assert [v["key"] for v in crs["values"]] == ["wgs84", "gcj02", "bd09"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -299,9 +306,35 @@ async def test_an_unknown_format_is_404(api: Api) -> None:
             {"address_id": None, "lat": "35.78", "long": "118.45"},
             400,
             [
-                "address_id (the household's village id, or its path village/township/county/city) is "
-                "required: a petition is placed in its grid by village, not by coordinates or free text"
+                "lat/long 35.78,118.45 (GCJ-02) is in no village of this jurisdiction, nor within 200 m of "
+                "one: the nearest is v-xishan 西山村 (Xishan), 14.1 km away (is attribute[crs] right? "
+                "wgs84, gcj02 or bd09)"
             ],
+        ),
+        (
+            {"address_id": None, "address_string": "夏庄镇"},
+            400,
+            [
+                "address_string '夏庄镇' could be any of 2 villages: name the village with its township, "
+                "or send its address_id",
+                "candidate v-dongshan 东山村 (Dongshan), t-xiazhuang 夏庄镇 (Xiazhuang), "
+                "c-yishui 沂水县 (Yishui), x-linyi 临沂市 (Linyi)",
+                "candidate v-xishan 西山村 (Xishan), t-xiazhuang 夏庄镇 (Xiazhuang), "
+                "c-yishui 沂水县 (Yishui), x-linyi 临沂市 (Linyi)",
+            ],
+        ),
+        (
+            {"address_id": None, "address_string": "1600 Pennsylvania Ave"},
+            400,
+            [
+                "address_string '1600 Pennsylvania Ave' names no village, township, county or city of this "
+                "jurisdiction: send address_id, or lat & long"
+            ],
+        ),
+        (
+            {"address_id": None, "lat": "35.78", "long": "118.63", "attribute[crs]": "osgb36"},
+            400,
+            ["attribute[crs] must be one of wgs84, gcj02, bd09, not 'osgb36'"],
         ),
         ({"lat": "35.78"}, 400, ["lat and long must be sent together"]),
         ({"lat": "95", "long": "118"}, 400, ["lat/long 95,118 is not a WGS84 position"]),

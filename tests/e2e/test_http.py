@@ -153,3 +153,26 @@ def test_bad_requests_get_a_4xx_naming_the_problem_and_change_nothing(stack: Dev
 
         after = len(http.get("/v1/petitions", params={"limit": 1000}, headers={"X-API-Key": key}).json())
         assert after == before
+
+
+def test_the_dev_stack_locates_open311_requests_by_address_and_gcj02_point(stack: DevStack) -> None:
+    key = stack.secret("keys", "add", "civic-map-app")
+    # 西山村 at 35.78 N, 118.618 E (WGS-84) is 35.7798 N, 118.6234 E in GCJ-02, what a map in China gives.
+    placed = {"address_string": "夏庄镇西山村", "lat": "35.779810", "long": "118.623380"}
+    with httpx.Client(base_url=stack.api, timeout=30) as http:
+        villages = []
+        for field in (("address_string",), ("lat", "long")):
+            posted = http.post(
+                "/open311/v2/requests.json",
+                data={
+                    "api_key": key,
+                    "service_code": "water",
+                    "email": "villager@example.org",
+                    "description": "The well pump has stopped.",
+                    **{f: placed[f] for f in field},
+                },
+            )
+            assert posted.status_code == 200, posted.text
+            request_id = posted.json()[0]["service_request_id"]
+            villages.append(http.get(f"/open311/v2/requests/{request_id}.json").json()[0]["address_id"])
+        assert villages == ["v-xishan", "v-xishan"]
