@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, errors, georeport, native, open311
+from petitionflow.api import audit, directory, errors, georeport, native, open311
 from petitionflow.api.deps import Services
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
@@ -69,6 +69,7 @@ def create_app(
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(audit.router)
+    app.include_router(directory.router)
     app.add_middleware(RequestContext)
     return app
 
