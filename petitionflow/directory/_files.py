@@ -26,6 +26,7 @@ from schemas.directory import Office, OfficeKind, Person, PersonRole, Region
 TIERS = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
 _PARENT = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY, Tier.COUNTY: Tier.CITY}
 MAX_ID = 64
+_PLURAL = {"township": "townships", "county": "counties", "city": "cities"}
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "grid": tuple(f"{t.value}_{c}" for t in TIERS for c in ("id", "name_zh", "name_en")),
@@ -247,9 +248,9 @@ def _read_grid(path: Path, d: Directory) -> None:
                         line, f"village {rid} in two townships: {parent} here, {b_parent} at line {b_line}"
                     )
             elif b_parent != parent:
-                above = _PARENT[tier].value
+                above = _PLURAL[_PARENT[tier].value]
                 f.problem(
-                    line, f"{tier.value} {rid} under two {above}s: {parent} here, {b_parent} at line {b_line}"
+                    line, f"{tier.value} {rid} under two {above}: {parent} here, {b_parent} at line {b_line}"
                 )
             elif (b_zh, b_en) != (zh, en):
                 f.problem(
