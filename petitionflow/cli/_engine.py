@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,7 +26,15 @@ from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
+from petitionflow.directory import (
+    DirectoryInvalid,
+    current_region_directory,
+    import_files,
+    import_folder_once,
+    write_sample,
+)
 from petitionflow.settings import Settings
+from store.directory import versions as directory_versions
 
 console = Console(stderr=True)
 
@@ -43,6 +53,15 @@ def dev(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
     demo: Annotated[bool, typer.Option(help="File a few demo petitions on a fast clock.")] = False,
     port: Annotated[int, typer.Option(help="HTTP API port (native /v1 and Open311 /open311/v2).")] = 8000,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of the county's own directory files, imported at start (unless already)."
+            " Without it an empty directory gets the generated sample county.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker
     and the HTTP API.
@@ -61,13 +80,25 @@ def dev(
     )
     try:
         check_port_free(port, "HTTP API")
-        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port))
+        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port, directory=directory or SAMPLE))
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except DirectoryInvalid as invalid:
+        console.print(str(invalid), highlight=False, markup=False)
+        console.print(
+            f"[red]error:[/red] {len(invalid.problems)} problem(s) in {directory}; nothing was imported"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
+SAMPLE = "sample"
+"""``_serve(directory=SAMPLE)``: load the generated sample county when the directory is empty."""
+
+
+async def _run_dev(
+    stack: DevStack, settings: Settings, *, demo: bool, api_port: int, directory: Path | str
+) -> None:
     async with stack.running() as endpoints:
         await _serve(
             endpoints.temporal_address,
@@ -76,6 +107,7 @@ async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port:
             file_demo=demo,
             api_port=api_port,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
+            directory=directory,
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
@@ -100,10 +132,15 @@ async def _serve(
     api_port: int | None = None,
     api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
+    directory: Path | str | None = None,
 ) -> None:
     """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
     SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
-    and the worker come from the composition root (:mod:`worker`)."""
+    and the worker come from the composition root (:mod:`worker`).
+
+    ``directory``: a folder of directory files to import first (unless its files are the current
+    version already), or ``SAMPLE`` for the generated sample county when the directory is empty.
+    The API's Open311 ``address_id`` then resolves against the current directory version."""
     stop = worker.stop_on_signals()
     async with worker.connected(
         settings, temporal_address=temporal_address, database_url=database_url
@@ -112,8 +149,13 @@ async def _serve(
         async with running:
             api = None
             if api_port is not None:
+                if directory is not None:
+                    await _load_directory(connections.pool, directory)
                 app_ = create_app(
-                    temporal_client=connections.client, pool=connections.pool, task_queue=settings.task_queue
+                    temporal_client=connections.client,
+                    pool=connections.pool,
+                    task_queue=settings.task_queue,
+                    regions=await current_region_directory(connections.pool),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -135,6 +177,22 @@ async def _serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
             console.print("stopping ...")
+
+
+async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:
+    if isinstance(directory, Path):
+        info = await import_folder_once(pool, directory)
+        if info is None:
+            console.print(f"directory: {directory} is the current version already")
+            return
+    else:
+        if await directory_versions(pool):
+            return
+        with tempfile.TemporaryDirectory(prefix="petitionflow-sample-") as folder:
+            files = write_sample(Path(folder))
+            info = await import_files(pool, [(None, f) for f in files], source="the generated sample county")
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items())
+    console.print(f"directory: imported version {info.version} ({counts})", highlight=False)
 
 
 async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 30) -> None:

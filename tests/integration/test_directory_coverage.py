@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from petitionflow.api import create_app
 from petitionflow.cli import app
@@ -30,7 +30,14 @@ BY_COUNTY = [("c-a", 5, 2, 3, 1, 1.0), ("c-b", 2, 0, 1, 0, 2.0)]
 
 def figures(rows: list[store.Coverage]) -> list[tuple[object, ...]]:
     return [
-        (r.region_id, r.households, r.without_cadre, r.cadres, r.cadres_without_households, r.households_per_cadre)
+        (
+            r.region_id,
+            r.households,
+            r.without_cadre,
+            r.cadres,
+            r.cadres_without_households,
+            r.households_per_cadre,
+        )
         for r in rows
     ]
 
@@ -38,7 +45,8 @@ def figures(rows: list[store.Coverage]) -> list[tuple[object, ...]]:
 async def test_coverage_by_village_township_and_county(pool: asyncpg.Pool, tmp_path: Path) -> None:
     await import_files(pool, write_small(tmp_path))
 
-    for tier, expected in ((Tier.VILLAGE, BY_VILLAGE), (Tier.TOWNSHIP, BY_TOWNSHIP), (Tier.COUNTY, BY_COUNTY)):
+    expectations = ((Tier.VILLAGE, BY_VILLAGE), (Tier.TOWNSHIP, BY_TOWNSHIP), (Tier.COUNTY, BY_COUNTY))
+    for tier, expected in expectations:
         version, rows = await store.coverage(pool, tier)
         assert version == 1 and figures(rows) == expected, tier
 
@@ -47,19 +55,28 @@ async def test_coverage_in_the_cli(database_url: str, pool: asyncpg.Pool, tmp_pa
     await import_files(pool, write_small(tmp_path))
     env = {"PETITIONFLOW_DATABASE_URL": database_url}
 
-    result = await asyncio.to_thread(CliRunner().invoke, app, ["directory", "coverage", "--by", "township", "--json"], env=env)
+    def coverage(*args: str) -> Result:
+        return CliRunner().invoke(app, ["directory", "coverage", *args], env=env)
+
+    result = await asyncio.to_thread(coverage, "--by", "township", "--json")
 
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert (shown["version"], shown["by"]) == (1, "township")
     assert [
-        (r["region_id"], r["households"], r["without_cadre"], r["cadres"], r["cadres_without_households"],
-         r["households_per_cadre"])
+        (
+            r["region_id"],
+            r["households"],
+            r["without_cadre"],
+            r["cadres"],
+            r["cadres_without_households"],
+            r["households_per_cadre"],
+        )
         for r in shown["regions"]
     ] == BY_TOWNSHIP
-    table = await asyncio.to_thread(CliRunner().invoke, app, ["directory", "coverage", "--by", "village"], env=env)
+    table = await asyncio.to_thread(coverage, "--by", "village")
     assert table.exit_code == 0 and "一村" in table.stdout and "1.5" in table.stdout
-    wrong = await asyncio.to_thread(CliRunner().invoke, app, ["directory", "coverage", "--by", "city"], env=env)
+    wrong = await asyncio.to_thread(coverage, "--by", "city")
     assert wrong.exit_code == 2 and "--by: 'city' is not one of village, township, county" in wrong.stderr
 
 
@@ -77,8 +94,14 @@ async def test_coverage_is_public_in_the_api_and_names_no_one(
         body = got.json()
         assert body["version"] == 1 and body["by"] == "county"
         assert [
-            (r["region_id"], r["households"], r["without_cadre"], r["cadres"], r["cadres_without_households"],
-             r["households_per_cadre"])
+            (
+                r["region_id"],
+                r["households"],
+                r["without_cadre"],
+                r["cadres"],
+                r["cadres_without_households"],
+                r["households_per_cadre"],
+            )
             for r in body["regions"]
         ] == BY_COUNTY
         assert not any(name in got.text for name in ("k-1", "张一", "h-1", "1391"))
