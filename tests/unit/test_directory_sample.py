@@ -59,3 +59,21 @@ def test_the_sample_boundaries_do_not_overlap_and_tile_the_grid(tmp_path: Path) 
 def test_the_sample_is_the_same_every_time(tmp_path: Path) -> None:
     first = [f.read_bytes() for f in write_sample(tmp_path / "a")]
     assert first == [f.read_bytes() for f in write_sample(tmp_path / "b")]
+
+
+def test_the_region_directory_takes_the_villages_with_a_duty_cadre() -> None:
+    from petitionflow.regions import RegionDirectory
+    from schemas.directory import Region
+
+    regions = [
+        Region(region_id="x", tier=Tier.CITY, parent_id=None, name_zh="市", name_en="Shi"),
+        Region(region_id="c", tier=Tier.COUNTY, parent_id="x", name_zh="县", name_en="Xian"),
+        Region(region_id="t", tier=Tier.TOWNSHIP, parent_id="c", name_zh="镇", name_en="Zhen"),
+        Region(region_id="v-1", tier=Tier.VILLAGE, parent_id="t", name_zh="一村", name_en="Yi"),
+        Region(region_id="v-2", tier=Tier.VILLAGE, parent_id="t", name_zh="二村", name_en="Er"),
+    ]
+    directory = RegionDirectory.from_grid(regions, {"v-1": "k-1"})
+
+    assert len(directory) == 1 and directory.village("v-2") is None
+    village = directory.resolve("v-1/t/c/x")
+    assert village is not None and village.contact_cadre_id == "k-1"
