@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from petitionflow.api.deps import AppServices
@@ -56,11 +56,31 @@ class CoverageReport(BaseModel):
     summary="Households per cadre, households without a cadre, cadres without households, by region",
     responses={404: {"description": "Nothing has been imported into the directory"}},
 )
-async def coverage(app: AppServices, by: CoverageBy = CoverageBy.COUNTY) -> CoverageReport:
-    try:
-        version, rows = await store.coverage(app.pool, Tier(by.value))
-    except store.VersionNotFound as error:
-        raise ApiError(404, "no_directory", str(error)) from None
+async def coverage(request: Request, app: AppServices, by: CoverageBy = CoverageBy.COUNTY) -> CoverageReport:
+    current = await store.current_version(app.pool)
+    if current is None:
+        raise ApiError(404, "no_directory", "the directory is empty: nothing has been imported")
+    computed: dict[tuple[int, CoverageBy], CoverageReport] | None = getattr(
+        request.app.state, "directory_coverage", None
+    )
+    if computed is None:
+        computed = request.app.state.directory_coverage = {}
+    key = (current, by)
+    if key not in computed:
+        # A version never changes once imported: its figures are computed once per process (at
+        # Ganzhou's scale they read 2.38 million households, too much for every public request).
+        version, rows = await store.coverage(app.pool, Tier(by.value), version=current)
+        computed[key] = _report(version, by, rows)
+        while len(computed) > _KEEP:
+            del computed[next(iter(computed))]
+    return computed[key]
+
+
+_KEEP = 12
+"""Reports kept per app: a few versions × the three groupings."""
+
+
+def _report(version: int, by: CoverageBy, rows: list[store.Coverage]) -> CoverageReport:
     return CoverageReport(
         version=version,
         by=by,

@@ -16,7 +16,7 @@ from petitionflow.cli import app
 from petitionflow.directory import import_files
 from schemas.common import Tier
 from store import directory as store
-from tests.directory_files import write_small
+from tests.directory_files import HOUSEHOLDS, write_small
 
 # (region, households, without a cadre, cadres, cadres without households, households per cadre)
 BY_VILLAGE = [
@@ -105,6 +105,13 @@ async def test_coverage_is_public_in_the_api_and_names_no_one(
             for r in body["regions"]
         ] == BY_COUNTY
         assert not any(name in got.text for name in ("k-1", "张一", "h-1", "1391"))
+
+        # a new version: h-4 gets a contact cadre; the figures follow the current version
+        households = [["h-4", "v-1", "k-2", ""] if h[0] == "h-4" else h for h in HOUSEHOLDS]
+        await import_files(pool, write_small(tmp_path / "v2", households=households))
+        again = (await http.get("/v1/directory/coverage", params={"by": "county"})).json()
+        assert again["version"] == 2
+        assert [(r["region_id"], r["without_cadre"]) for r in again["regions"]] == [("c-a", 1), ("c-b", 0)]
 
         bad = await http.get("/v1/directory/coverage", params={"by": "city"})
         assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["path"] == "by"
