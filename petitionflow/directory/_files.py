@@ -26,6 +26,7 @@ from schemas.directory import Office, OfficeKind, Person, PersonRole, Region
 TIERS = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
 _PARENT = {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.COUNTY, Tier.COUNTY: Tier.CITY}
 MAX_ID = 64
+_NOT_UTF8 = "not UTF-8 text (save it as “CSV UTF-8”)"
 _PLURAL = {"township": "townships", "county": "counties", "city": "cities"}
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -125,16 +126,37 @@ def detect_kind(path: Path) -> str | None:
     return None
 
 
+def _utf8(path: Path) -> bool:
+    try:
+        _header(path)
+    except UnicodeDecodeError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
 class _Csv:
-    """Rows of a CSV file as dicts of stripped cells (empty → ``None``), each with its line."""
+    """Rows of a CSV file, each with its line: stripped cells in ``COLUMNS`` order (``cells``), or
+    dicts with ``None`` for an empty cell (``rows``). At most ``SHOWN`` problems a file are kept."""
+
+    SHOWN = 100
 
     def __init__(self, path: Path, kind: str, problems: list[Problem]) -> None:
         self.path, self.kind, self.problems, self.name = path, kind, problems, str(path)
+        self.count = 0
 
     def problem(self, line: int, reason: str) -> None:
-        self.problems.append(Problem(self.name, line, reason))
+        self.count += 1
+        if self.count <= self.SHOWN:
+            self.problems.append(Problem(self.name, line, reason))
 
     def rows(self) -> Iterator[tuple[int, dict[str, str | None]]]:
+        columns = COLUMNS[self.kind]
+        for line, cells in self.cells():
+            yield line, {c: (v or None) for c, v in zip(columns, cells, strict=True)}
+
+    def cells(self) -> Iterator[tuple[int, list[str]]]:
         try:
             f = self.path.open(encoding="utf-8-sig", newline="")
         except OSError as error:
@@ -152,7 +174,7 @@ class _Csv:
                 )
                 return
             except UnicodeDecodeError:
-                self.problem(1, "not UTF-8 text")
+                self.problem(1, _NOT_UTF8)
                 return
             expected = COLUMNS[self.kind]
             missing = [c for c in expected if c not in header]
@@ -170,19 +192,27 @@ class _Csv:
                     f"bad header for a {self.kind} file: {'; '.join(parts)} (expected {','.join(expected)})",
                 )
                 return
+            order = [header.index(c) for c in expected]
+            width = len(header)
+            line = 1
             try:
                 for cells in reader:
                     line = reader.line_num
-                    if not any(c.strip() for c in cells):
-                        continue  # a blank line, as spreadsheets leave at the end
-                    if len(cells) != len(header):
-                        self.problem(line, f"{len(cells)} cells, the header has {len(header)}")
+                    if len(cells) != width:
+                        if any(c.strip() for c in cells):  # not a blank line, as spreadsheets leave
+                            self.problem(line, f"{len(cells)} cells, the header has {width}")
                         continue
-                    yield line, {h: (c.strip() or None) for h, c in zip(header, cells, strict=True)}
+                    row = [cells[i].strip() for i in order]
+                    if any(row):
+                        yield line, row
             except UnicodeDecodeError:
-                self.problem(reader.line_num + 1, "not UTF-8 text")
+                self.problem(reader.line_num + 1, _NOT_UTF8)
             except csv.Error as error:
                 self.problem(reader.line_num, f"not CSV: {error}")
+            if self.count > self.SHOWN:
+                self.problems.append(
+                    Problem(self.name, line, f"… and {self.count - self.SHOWN:,} more problems in this file")
+                )
 
     def id_ok(self, line: int, column: str, value: str | None) -> bool:
         if value is None:
@@ -551,6 +581,9 @@ def read_files(files: Sequence[tuple[str | None, Path]]) -> Directory:
     by_kind: dict[str, Path] = {}
     for kind, path in files:
         found = kind or detect_kind(path)
+        if found is None and not _utf8(path):
+            d.problems.append(Problem(str(path), 1, _NOT_UTF8))
+            continue
         if found is None:
             d.problems.append(
                 Problem(
@@ -598,18 +631,19 @@ class HouseholdRows:
     def records(self, version: int) -> Iterator[tuple[int, str, str, str | None, str | None]]:
         f = _Csv(self.path, "households", self.problems)
         villages, cadres = self.villages, self.cadres
-        for line, row in f.rows():
-            hid, village, cadre = row["household_id"], row["village_id"], row["cadre_id"]
-            if hid is None or len(hid) > MAX_ID:
-                f.id_ok(line, "household_id", hid)
+        for line, (hid, village, cadre, phone) in f.cells():
+            if not hid or len(hid) > MAX_ID:
+                f.id_ok(line, "household_id", hid or None)
                 continue
             if village not in villages:
-                f.problem(line, f"village_id {village!r} of household {hid} is not a village of the grid")
+                f.problem(
+                    line, f"village_id {village or None!r} of household {hid} is not a village of the grid"
+                )
                 continue
-            if cadre is not None and cadre not in cadres:
+            if cadre and cadre not in cadres:
                 f.problem(line, f"cadre_id {cadre!r} of household {hid} is not a cadre of the roster")
                 continue
-            yield version, hid, village, cadre, row["phone"]
+            yield version, hid, village, cadre or None, phone or None
 
     def lines_of(self, household_id: str) -> list[int]:
         """The lines that hold ``household_id`` (to explain a duplicate PostgreSQL refused)."""

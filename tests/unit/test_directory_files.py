@@ -244,3 +244,23 @@ def test_an_unknown_header_is_named(tmp_path: Path, header: str) -> None:
     assert problem.line == 1 and problem.reason.startswith(
         "unknown kind of file: the header matches none of grid"
     )
+
+
+def test_a_spreadsheet_saved_in_gbk_is_named_not_utf8(tmp_path: Path) -> None:
+    files = write_small(tmp_path, grid=None)
+    (tmp_path / "grid.csv").write_bytes("village_id,村\n".encode("gbk"))
+    d = read_files([*files, (None, tmp_path / "grid.csv")])
+    assert [str(p).removeprefix(str(tmp_path) + "/") for p in d.problems] == [
+        "grid.csv:1: not UTF-8 text (save it as “CSV UTF-8”)",
+        "import:0: no grid file: every import is a full snapshot and needs one",
+    ]
+
+
+def test_at_most_a_hundred_problems_a_file_are_listed(tmp_path: Path) -> None:
+    households = [[f"h-{n}", "v-nowhere", "", ""] for n in range(250)]
+    found = problems(tmp_path, households=households)
+    assert len(found) == 101
+    assert (
+        found[0] == "households.csv:2: village_id 'v-nowhere' of household h-0 is not a village of the grid"
+    )
+    assert found[-1] == "households.csv:251: … and 150 more problems in this file"
