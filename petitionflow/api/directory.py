@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from petitionflow.api.deps import AppServices
-from petitionflow.api.errors import ApiError
+from petitionflow.api.errors import ApiError, ErrorBody
 from schemas.common import RegionId, Tier
 from store import directory as store
 
@@ -54,7 +54,10 @@ class CoverageReport(BaseModel):
     "/coverage",
     response_model=CoverageReport,
     summary="Households per cadre, households without a cadre, cadres without households, by region",
-    responses={404: {"description": "Nothing has been imported into the directory"}},
+    responses={
+        404: {"model": ErrorBody, "description": "Nothing has been imported into the directory."},
+        422: {"model": ErrorBody, "description": "`by` is not village, township or county."},
+    },
 )
 async def coverage(request: Request, app: AppServices, by: CoverageBy = CoverageBy.COUNTY) -> CoverageReport:
     current = await store.current_version(app.pool)
