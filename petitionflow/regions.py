@@ -7,11 +7,13 @@ cadre (who is told of petitions from households the caller did not tie to a cadr
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from schemas.common import PersonId, RegionId, RegionPath, Tier
+from schemas.directory import Region
 
 
 class Village(BaseModel):
@@ -38,6 +40,24 @@ class RegionDirectory:
     def from_file(cls, path: Path) -> RegionDirectory:
         """Read a JSON list of ``{"path": {village, township, county, city}, "contact_cadre_id"}``."""
         return cls(_VILLAGES.validate_json(path.read_bytes()))
+
+    @classmethod
+    def from_grid(cls, regions: Iterable[Region], duty: Mapping[RegionId, PersonId]) -> RegionDirectory:
+        """The villages of a directory version (``store.directory.Grid``) that have a duty cadre,
+        each with its path up to the city."""
+        by_id = {r.region_id: r for r in regions}
+        villages = []
+        for region in by_id.values():
+            cadre = duty.get(region.region_id)
+            if region.tier is not Tier.VILLAGE or cadre is None:
+                continue
+            path = {Tier.VILLAGE.value: region.region_id}
+            at = region
+            while at.parent_id is not None and at.parent_id in by_id:
+                at = by_id[at.parent_id]
+                path[at.tier.value] = at.region_id
+            villages.append(Village(path=RegionPath.model_validate(path), contact_cadre_id=cadre))
+        return cls(villages)
 
     def village(self, village_id: RegionId) -> Village | None:
         return self._villages.get(village_id)

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, docs, errors, georeport, native, open311
+from petitionflow.api import audit, directory, docs, errors, georeport, native, open311
 from petitionflow.api.deps import Services
 from petitionflow.api.edge import Edge, EdgeConfig
 from petitionflow.api.limits import Limits, RateLimit, RateLimiter
@@ -89,6 +89,7 @@ def create_app(
     app.include_router(native.router, dependencies=checked)
     app.include_router(open311.router, dependencies=checked)
     app.include_router(audit.router, dependencies=checked)
+    app.include_router(directory.router, dependencies=checked)
     docs.install(app)
     app.state.limiter = RateLimiter(pool, limits or Limits())
     # Outermost last: RequestContext(Edge(RateLimit(routes))). 413/415 answer before anything is

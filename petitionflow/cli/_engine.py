@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,8 +29,16 @@ from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
-from petitionflow.directory.locate import Crs, sample_gazetteer
+from petitionflow.directory import (
+    DirectoryInvalid,
+    current_locators,
+    import_files,
+    import_folder_once,
+    write_sample,
+)
+from petitionflow.directory.locate import Crs
 from petitionflow.settings import Settings
+from store.directory import versions as directory_versions
 from store.migrate import migrate
 from store.models import RebuildResult
 from store.rebuild import rebuild_read_models as rebuild
@@ -50,6 +60,15 @@ def dev(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
     demo: Annotated[bool, typer.Option(help="File a few demo petitions on a fast clock.")] = False,
     port: Annotated[int, typer.Option(help="HTTP API port (native /v1 and Open311 /open311/v2).")] = 8000,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of the county's own directory files, imported at start (unless already)."
+            " Without it an empty directory gets the generated sample county.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker
     and the HTTP API.
@@ -68,13 +87,25 @@ def dev(
     )
     try:
         check_port_free(port, "HTTP API")
-        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port))
+        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port, directory=directory or SAMPLE))
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except DirectoryInvalid as invalid:
+        console.print(str(invalid), highlight=False, markup=False)
+        console.print(
+            f"[red]error:[/red] {len(invalid.problems)} problem(s) in {directory}; nothing was imported"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
+SAMPLE = "sample"
+"""``_serve(directory=SAMPLE)``: load the generated sample county when the directory is empty."""
+
+
+async def _run_dev(
+    stack: DevStack, settings: Settings, *, demo: bool, api_port: int, directory: Path | str
+) -> None:
     async with stack.running() as endpoints:
         await _serve(
             endpoints.temporal_address,
@@ -83,6 +114,7 @@ async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port:
             file_demo=demo,
             api_port=api_port,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
+            directory=directory,
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
@@ -109,10 +141,15 @@ async def _serve(
     api_port: int | None = None,
     api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
+    directory: Path | str | None = None,
 ) -> None:
     """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
     SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
-    and the worker come from the composition root (:mod:`worker`)."""
+    and the worker come from the composition root (:mod:`worker`).
+
+    ``directory``: a folder of directory files to import first (unless its files are the current
+    version already), or ``SAMPLE`` for the generated sample county when the directory is empty.
+    The API's Open311 ``address_id`` then resolves against the current directory version."""
     stop = worker.stop_on_signals()
     async with worker.connected(
         settings, temporal_address=temporal_address, database_url=database_url
@@ -121,14 +158,20 @@ async def _serve(
         async with running:
             api = None
             if api_port is not None:
+                if directory is not None:
+                    await _load_directory(connections.pool, directory)
+                regions, gazetteer = await current_locators(
+                    connections.pool, nearest_metres=settings.open311_nearest_metres
+                )
                 app_ = create_app(
                     temporal_client=connections.client,
                     pool=connections.pool,
                     task_queue=settings.task_queue,
                     limits=Limits.from_settings(settings),
                     edge=EdgeConfig.from_settings(settings, listening=f"http://{api_host}:{api_port}"),
-                    gazetteer=sample_gazetteer(nearest_metres=settings.open311_nearest_metres),
+                    gazetteer=gazetteer,
                     open311_crs=Crs(settings.open311_crs),
+                    regions=regions,
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -150,6 +193,22 @@ async def _serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
             console.print("stopping ...")
+
+
+async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:
+    if isinstance(directory, Path):
+        info = await import_folder_once(pool, directory)
+        if info is None:
+            console.print(f"directory: {directory} is the current version already")
+            return
+    else:
+        if await directory_versions(pool):
+            return
+        with tempfile.TemporaryDirectory(prefix="petitionflow-sample-") as folder:
+            files = write_sample(Path(folder))
+            info = await import_files(pool, [(None, f) for f in files], source="the generated sample county")
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items())
+    console.print(f"directory: imported version {info.version} ({counts})", highlight=False)
 
 
 async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 30) -> None:

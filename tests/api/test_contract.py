@@ -50,6 +50,7 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
         "/v1/petitions/{petition_id}",
         "/v1/echo-wall",
         "/v1/figures",
+        "/v1/directory/coverage",
         *(f"/v1/petitions/{{petition_id}}/actions/{verb}" for verb in ACTION_TYPES),
         *(
             f"/v1/audit/petitions/{{petition_id}}/{what}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import escalation, eventlog, lifecycle
+from bench import directory, escalation, eventlog, lifecycle
 from petitionflow.dev.embedded_pg import EmbeddedPostgres
 
 NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
@@ -74,3 +74,12 @@ async def test_escalation_takes_every_petition_to_the_city_overdue(server: escal
     assert result.local_appends + result.durable_appends >= steps
     assert 0 < figures(lines, "peak memory, bench process")[0] < 4096
     assert figures(lines, f"peak memory, {result.server}")[0] > 0  # the server's process was found
+
+
+async def test_directory_imports_its_generated_households_and_prints_rows_per_second(tmp_path: Path) -> None:
+    result = await directory.measure(5_000, 3_456, tmp_path)
+    lines = result.lines()
+
+    assert result.counts["households"] == 5_000 and result.counts["people"] == 3_456
+    assert figures(lines, "households/s:")[0] > 0
+    assert figures(lines, "peak RSS:")[0] > 0

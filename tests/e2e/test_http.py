@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
+import asyncpg
+import coordTransform
 import httpx
+from shapely.geometry import shape
 
 from schemas.common import Tier
 from tests.e2e.conftest import DevStack
@@ -157,8 +161,12 @@ def test_bad_requests_get_a_4xx_naming_the_problem_and_change_nothing(stack: Dev
 
 def test_the_dev_stack_locates_open311_requests_by_address_and_gcj02_point(stack: DevStack) -> None:
     key = stack.secret("keys", "add", "civic-map-app")
-    # 西山村 at 35.78 N, 118.618 E (WGS-84) is 35.7798 N, 118.6234 E in GCJ-02, what a map in China gives.
-    placed = {"address_string": "夏庄镇西山村", "lat": "35.779810", "long": "118.623380"}
+    # A point inside 西山村's boundary in the dev stack's own directory (the generated sample), given
+    # in GCJ-02 as a map in China gives it.
+    boundary = asyncio.run(_boundary(stack.env["PETITIONFLOW_DATABASE_URL"], "v-xishan"))
+    inside = shape(boundary).representative_point()
+    lon, lat = coordTransform.wgs84_to_gcj02(inside.x, inside.y)
+    placed = {"address_string": "夏庄镇西山村", "lat": f"{lat:.6f}", "long": f"{lon:.6f}"}
     with httpx.Client(base_url=stack.api, timeout=30) as http:
         villages = []
         for field in (("address_string",), ("lat", "long")):
@@ -176,3 +184,18 @@ def test_the_dev_stack_locates_open311_requests_by_address_and_gcj02_point(stack
             request_id = posted.json()[0]["service_request_id"]
             villages.append(http.get(f"/open311/v2/requests/{request_id}.json").json()[0]["address_id"])
         assert villages == ["v-xishan", "v-xishan"]
+
+
+async def _boundary(database_url: str, village_id: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        text = await conn.fetchval(
+            "SELECT boundary::text FROM directory_regions WHERE region_id = $1"
+            " AND version = (SELECT max(version) FROM directory_versions)",
+            village_id,
+        )
+    finally:
+        await conn.close()
+    assert text is not None, f"{village_id} has no boundary in the dev stack's directory"
+    boundary: dict[str, Any] = json.loads(text)
+    return boundary
