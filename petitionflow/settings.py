@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """Requests per window presenting one API key (``X-API-Key`` or Open311's ``api_key``)."""
     rate_limit_per_token: int = Field(default=300, ge=1)
     """Requests per window presenting one bearer token."""
+    policy_file: Path | None = None
+    """The deployment's policy (TOML, ``petitionflow/policy.py``); unset: the built-in defaults.
+    Read and checked when a process starts: a bad file stops it (exit code 2)."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

@@ -18,6 +18,7 @@ from petitionflow.api.limits import Limits, RateLimit, RateLimiter
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
+from schemas.policy import Policy
 from schemas.workflow import TASK_QUEUE
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,6 +43,7 @@ def create_app(
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
     limits: Limits | None = None,
+    policy: Policy | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -49,6 +51,8 @@ def create_app(
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
         limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
+        policy: the deployment's policy every filing is made under (default: ``Policy()``; the
+            commands that serve read it from ``PETITIONFLOW_POLICY_FILE``).
     """
     app = FastAPI(
         title="petitionflow",
@@ -66,6 +70,7 @@ def create_app(
         pool=pool,
         catalogue=catalogue or Catalogue(),
         regions=regions or SAMPLE,
+        policy=policy or Policy(),
     )
     errors.install(app)
     georeport.install(app)

@@ -15,6 +15,7 @@ from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import RegionDirectory
 from schemas.common import Actor
+from schemas.policy import Policy
 from store import auth
 
 
@@ -26,6 +27,8 @@ class Services:
     pool: asyncpg.Pool
     catalogue: Catalogue
     regions: RegionDirectory
+    policy: Policy
+    """The deployment's policy, filled into every filing (no filing body carries one)."""
 
 
 def services(request: Request) -> Services:

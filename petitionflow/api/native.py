@@ -23,7 +23,8 @@ from petitionflow.api.bodies import (
 from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.client import Refusal
-from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
+from petitionflow.intake import FilingBody
+from schemas.commands import ACTION_TYPES, Action
 from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
@@ -140,16 +141,17 @@ async def _act(
     },
 )
 async def file_petition(
-    filing: FilePetitionInput, app: AppServices, service: FilingService, response: Response
+    body: FilingBody, app: AppServices, service: FilingService, response: Response
 ) -> Filed:
     """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
     and answers 200 with ``created: false`` and the petition as it stands; an id another service
     filed is refused (409 ``petition_id_taken``).
 
     The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
-    naming another tier is refused, 422). ``category`` must be one of the catalogue's services."""
-    _bind(filing.petition_id)
-    filing = filings.bind_to_key(filing, service, app.catalogue)
+    naming another tier is refused, 422). ``category`` must be one of the catalogue's services.
+    The policy is the deployment's: a body carrying ``policy`` is refused (422)."""
+    _bind(body.petition_id)
+    filing = filings.bind_to_key(body, service, app.catalogue).filing(app.policy)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:

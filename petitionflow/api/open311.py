@@ -496,6 +496,7 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
                 "contact_cadre_id": village.contact_cadre_id,
                 "urgency": attributes.get("urgency", Urgency.NORMAL.value),
                 "tier": caller.tier,
+                "policy": app.policy,
             }
         )
     except ValidationError as err:

@@ -21,10 +21,12 @@ from petitionflow.cli._support import (
     out,
     percent,
     petitions,
+    policy_in_force,
     run,
     table,
 )
-from schemas.commands import ACTION_TYPES, FilePetitionInput
+from petitionflow.intake import FilingBody
+from schemas.commands import ACTION_TYPES
 from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
 from schemas.state import PetitionState
 from store import auth
@@ -73,7 +75,11 @@ def file_petition(
     urgent: Annotated[bool, typer.Option(help="File on the urgent schedule.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """File a petition. Filing the same --id again starts nothing new."""
+    """File a petition. Filing the same --id again starts nothing new.
+
+    The policy is the deployment's (PETITIONFLOW_POLICY_FILE, or the defaults): a --from body
+    carrying one is refused."""
+    policy = policy_in_force()
     if source is not None:
         raw = _read_json(source)
     else:
@@ -88,11 +94,12 @@ def file_petition(
             "urgency": Urgency.URGENT if urgent else Urgency.NORMAL,
         }
     try:
-        filing = FilePetitionInput.model_validate(raw)
+        body = FilingBody.model_validate(raw)
     except ValidationError as error:
         fail("invalid petition\n" + explain_validation(error))
-    if (problem := category_problem(Catalogue(), filing.category)) is not None:
+    if (problem := category_problem(Catalogue(), body.category)) is not None:
         fail(f"invalid petition\n  category: {problem}")
+    filing = body.filing(policy)
 
     async def go() -> tuple[bool, PetitionState]:
         async with petitions() as client:
