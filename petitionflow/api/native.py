@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow import intake
 from petitionflow.api import filing as filings
 from petitionflow.api import idempotency
 from petitionflow.api.bodies import (
@@ -149,9 +150,17 @@ async def file_petition(
 
     The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
     naming another tier is refused, 422). ``category`` must be one of the catalogue's services.
-    The policy is the deployment's: a body carrying ``policy`` is refused (422)."""
+    The policy is the deployment's: a body carrying ``policy`` is refused (422). Once a directory
+    is imported, the household (``petitioner.petitioner_id``) gives the region path and the contact
+    cadre, or a walk-in names its ``village_id`` (its duty cadre becomes the contact); a ``region``
+    or ``contact_cadre_id`` the directory contradicts is refused (422 naming the field)."""
     _bind(body.petition_id)
-    filing = filings.bind_to_key(body, service, app.catalogue).filing(app.policy)
+    body = filings.bind_to_key(body, service, app.catalogue)
+    try:
+        placed = await intake.place(app.pool, body, fallback=app.regions)
+    except intake.FilingProblem as problem:
+        raise filings.invalid(problem.path, problem.reason) from None
+    filing = placed.filing(app.policy)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:
