@@ -64,6 +64,28 @@ async def _check_roster(db: Db, actor: Actor) -> None:
         )
 
 
+async def revoke_unlisted_tokens(db: Db) -> list[PersonId]:
+    """Revoke the live tokens of officials and contact cadres whom the current directory's roster no
+    longer lists as the token has them (they left, or moved to another office or role); returns whose.
+    Nothing while no directory is imported."""
+    version = await lookup.current_version(db)
+    if version is None:
+        return []
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "UPDATE access_tokens t SET revoked_at = now()"
+            " WHERE t.revoked_at IS NULL AND t.role IN ('official', 'contact_cadre') AND NOT EXISTS ("
+            "  SELECT 1 FROM directory_people p"
+            "  JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id"
+            "  WHERE p.version = $1 AND p.person_id = t.actor_id AND o.tier = t.tier"
+            "  AND o.region_id = t.region_id"
+            "  AND t.role = CASE p.role WHEN 'official' THEN 'official' ELSE 'contact_cadre' END)"
+            " RETURNING t.actor_id",
+            version,
+        )
+    return sorted({r["actor_id"] for r in rows})
+
+
 def _new_secret() -> tuple[str, bytes]:
     secret = secrets.token_urlsafe(32)
     return secret, digest(secret)

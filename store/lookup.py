@@ -111,3 +111,43 @@ async def successors(db: Db, *, version: int) -> dict[RegionId, RegionId]:
     async with connection(db) as conn:
         rows = await conn.fetch("SELECT old_id, new_id FROM directory_successors WHERE version = $1", version)
     return {r["old_id"]: r["new_id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPetition:
+    """An open petition as the read model has it: what a directory change may alter."""
+
+    petition_id: str
+    petitioner_id: str
+    contact_cadre_id: PersonId
+    answering: RegionPath
+    """The path answering for it: the filed one, or its successor after a ``RegionRenamed``."""
+
+
+async def open_petitions(db: Db) -> list[OpenPetition]:
+    """Every petition whose record is not finished, in id order (from the ``petitions`` read model)."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "SELECT petition_id, state->>'petitioner_id' AS petitioner_id, contact_cadre_id,"
+            " village_id, township_id, county_id, city_id, state->'answering' AS answering"
+            " FROM petitions WHERE NOT finished ORDER BY petition_id"
+        )
+    found = []
+    for r in rows:
+        answering = r["answering"]
+        path = (
+            RegionPath.model_validate_json(answering)
+            if answering is not None and answering != "null"
+            else RegionPath(
+                village=r["village_id"], township=r["township_id"], county=r["county_id"], city=r["city_id"]
+            )
+        )
+        found.append(
+            OpenPetition(
+                petition_id=r["petition_id"],
+                petitioner_id=r["petitioner_id"],
+                contact_cadre_id=r["contact_cadre_id"],
+                answering=path,
+            )
+        )
+    return found

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from petitionflow.cli import _access, _audit, _conflicts, _engine, _petitions, _policy
+from petitionflow.cli import _access, _audit, _changes, _conflicts, _engine, _petitions, _policy
 from petitionflow.cli._support import EXIT_BAD_INPUT, EXIT_REFUSED
 
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
@@ -21,6 +21,7 @@ _petitions.register(app)
 _access.register(app)
 _conflicts.register(app)
 _policy.register(app)
+_changes.register(app)  # with _directory: _changes.register(app, _directory.directory_app)
 app.add_typer(_audit.audit_app, name="audit")
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_REFUSED", "app", "main"]
