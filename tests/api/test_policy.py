@@ -48,3 +48,22 @@ async def test_the_filing_is_made_under_the_deployment_policy(
 async def test_the_openapi_filing_body_offers_no_policy(api: Api) -> None:
     schema = (await api.http.get("/openapi.json")).json()
     assert "policy" not in schema["components"]["schemas"]["FilingBody"]["properties"]
+
+
+async def test_an_open311_request_is_filed_under_the_deployment_policy(
+    env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    async with open_api(env, pool, policy=QUICK) as api:
+        form = {
+            "api_key": api.service_key,
+            "service_code": "roads",
+            "address_id": "v-dongshan",
+            "account_id": "hh-311",
+            "description": "Potholes on the school road.",
+        }
+        posted = await api.http.post("/open311/v2/requests.json", data=form)
+        assert posted.status_code == 200, posted.text
+        view = await api.petitions.view(posted.json()[0]["service_request_id"])
+
+    assert view.policy == QUICK
+    assert view.respond_by is not None and view.respond_by - view.filed_at == timedelta(minutes=5)
