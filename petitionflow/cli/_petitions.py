@@ -58,7 +58,7 @@ def _read_json(source: str) -> Any:
 
 def file_petition(
     source: Annotated[
-        str | None, typer.Option("--from", help="A FilePetitionInput as JSON: a file, or - for stdin.")
+        str | None, typer.Option("--from", help="A filing body as JSON (no policy): a file, or - for stdin.")
     ] = None,
     petition_id: Annotated[
         str | None, typer.Option("--id", help="Idempotency key; a new one if not given.")
