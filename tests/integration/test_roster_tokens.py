@@ -80,3 +80,23 @@ async def test_officials_add_takes_the_roster_and_refuses_the_rest(
     assert elsewhere.returncode == 2
     assert "--tier township disagrees" in " ".join(elsewhere.stderr.split())
     assert await pool.fetchval("SELECT count(*) FROM access_tokens") == 1
+
+
+async def test_an_official_who_moves_office_loses_the_old_token_and_gets_the_new_office(
+    pool: asyncpg.Pool,
+) -> None:
+    await directory.insert(pool, 1)
+    village_token = await auth.issue_token(pool, Actor.official("li-village", Tier.VILLAGE, DONGSHAN))
+    cadre_token = await auth.issue_token(pool, Actor.contact_cadre("cadre-zhang", DONGSHAN))
+    moved = directory.Directory()
+    moved.people["li-village"] = ("official", f"o-{TOWNSHIP}")  # promoted to the township government
+    await directory.insert(pool, 2, moved)
+
+    revoked = await auth.revoke_unlisted_tokens(pool)
+    found = await auth.roster_actor(pool, "li-village")
+
+    assert revoked == ["li-village"]
+    assert await auth.authenticate(pool, village_token) is None
+    assert await auth.authenticate(pool, cadre_token) is not None  # still listed as it was
+    assert found is not None and found[0] == Actor.official("li-village", Tier.TOWNSHIP, TOWNSHIP)
+    assert await auth.revoke_unlisted_tokens(pool) == []
