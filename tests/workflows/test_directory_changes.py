@@ -84,6 +84,9 @@ async def test_after_a_merger_an_official_of_the_merged_village_acts_on_its_open
             "merge-1", AssessInput(actor=successor, decision=AssessmentDecision.ACCEPT)
         )
         history = await env.client.get_workflow_handle(workflow_id("merge-1")).fetch_history()
+        await _in_read_model(pool, "merge-1", view.seq)
+        listed_under_successor = await petitions.list_petitions(region_id=XISHAN)
+        listed_under_filed = await petitions.list_petitions(region_id=DONGSHAN)
 
     assert (notified.version, notified.changed, notified.unchanged) == (2, {"merge-1": ["RegionRenamed"]}, 0)
     assert notified.revoked == ["li-village"]  # Dongshan's committee is gone from the roster
@@ -94,6 +97,8 @@ async def test_after_a_merger_an_official_of_the_merged_village_acts_on_its_open
         REGION.model_copy(update={"village": XISHAN}),
         "li-xishan",
     )
+    assert [r.petition_id for r in listed_under_successor] == ["merge-1"]  # Xishan's officials find it
+    assert [r.petition_id for r in listed_under_filed] == ["merge-1"]
     stored = [e.event for e in await eventlog.read_events(pool, "merge-1")]
     (renamed,) = [e for e in stored if isinstance(e, RegionRenamed)]
     assert (renamed.renamed, renamed.directory_version, renamed.actor.role.value) == (
