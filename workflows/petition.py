@@ -101,7 +101,9 @@ class PetitionWorkflow:
             else:
                 await self._record_petitioner(input.filing.petitioner)
         elif workflow.patched(LEAN_STEPS):
-            workflow.upsert_search_attributes(search.changes(None, self.state))
+            # Carried on: a successor path (RegionRenamed) stays listed beside the filed one.
+            answering = self.state.answering is not None and workflow.patched(DIRECTORY_CHANGES)
+            workflow.upsert_search_attributes(search.changes(None, self.state, answering=answering))
         else:
             workflow.upsert_search_attributes(search.updates(self.state))
         while True:

@@ -5,6 +5,7 @@ the directory written as SQL rows (tests/directory.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from petitionflow.changes import notify_open
 from petitionflow.client import PetitionClient, Refusal
-from schemas.commands import AcknowledgeInput, AssessInput
+from schemas.commands import AcknowledgeInput, AssessInput, DirectoryChangeInput
 from schemas.common import Actor, AssessmentDecision, RefusalCode, Tier
 from schemas.events import ContactCadreChanged, RegionRenamed
 from schemas.workflow import workflow_id
@@ -25,6 +26,8 @@ from store import auth, eventlog
 from tests import directory
 from tests.directory import DONGSHAN, TOWNSHIP, XISHAN, Directory
 from tests.factories import REGION, filing
+from tests.workflows.conftest import Stack
+from workflows import search
 from workflows.petition import DIRECTORY_CHANGES
 
 
@@ -159,3 +162,34 @@ async def test_a_cadres_households_reassigned_while_a_petition_is_open(
         "SELECT recipient_id FROM notifications WHERE petition_id = 'cadre-1' AND kind = 'cadre_assigned'"
     )
     assert [r["recipient_id"] for r in told] == ["cadre-wang"]
+
+
+async def test_the_successor_path_stays_listed_in_temporal_across_continue_as_new(stack: Stack) -> None:
+    await stack.petitions.file(filing("renamed-long"), history_limit=50)
+    handle = stack.petitions.handle("renamed-long")
+    merged = REGION.model_copy(update={"village": XISHAN})
+    system = Actor.system()
+    await stack.petitions.directory_changed(
+        "renamed-long", DirectoryChangeInput(actor=system, directory_version=2, answering=merged)
+    )
+    listed = (await handle.describe()).typed_search_attributes.get(search.REGION)
+    for version in range(3, 23):  # households reassigned back and forth: a long history
+        cadre = "cadre-a" if version % 2 else "cadre-b"
+        await stack.petitions.directory_changed(
+            "renamed-long",
+            DirectoryChangeInput(actor=system, directory_version=version, contact_cadre_id=cadre),
+        )
+
+    latest = (await handle.fetch_history()).events
+    carried = json.loads(latest[0].workflow_execution_started_event_attributes.input.payloads[0].data)
+    after = (await handle.describe()).typed_search_attributes.get(search.REGION)
+    view = await stack.petitions.view("renamed-long")
+
+    assert listed == [*[REGION.at(t) for t in Tier], XISHAN]
+    assert carried["filing"] is None, "the petition should have continued as new"
+    assert after == listed
+    assert (view.answering, view.contact_cadre_id, view.former_contact_cadres) == (
+        merged,
+        "cadre-b",
+        ("cadre-zhang", "cadre-a"),
+    )
