@@ -122,3 +122,32 @@ async def test_without_a_directory_the_callers_path_and_cadre_are_required(api: 
     assert missing.json()["error"]["fields"][0]["path"] == "region"
     assert by_village.status_code == 201, by_village.text  # looked up in regions.SAMPLE, as Open311 does
     assert by_village.json()["petition"]["contact_cadre_id"] == "cadre-zhang"
+
+
+async def _open311(api: Api, **fields: str) -> Any:
+    form = {"api_key": api.service_key, "service_code": "roads", "description": "Potholes."} | fields
+    return await api.http.post("/open311/v2/requests.json", data=form)
+
+
+async def test_open311_files_a_household_with_its_cadre_and_a_walk_in_with_the_duty_cadre(api: Api) -> None:
+    rows = directory.Directory()
+    rows.duty[DONGSHAN] = "cadre-li"  # on duty at Dongshan today; hh-0042's own cadre is cadre-zhang
+    await directory.insert(api.pool, 1, rows)
+
+    household = await _open311(api, account_id="hh-0042", address_id=DONGSHAN)
+    walk_in = await _open311(api, account_id="visitor-1", address_id=DONGSHAN)
+    elsewhere = await _open311(api, account_id="hh-0042", address_id=XISHAN)
+    unknown = await _open311(api, account_id="visitor-2", address_id="v-nanhu")
+
+    assert household.status_code == walk_in.status_code == 200, (household.text, walk_in.text)
+    household_view = await api.petitions.view(household.json()[0]["service_request_id"])
+    walk_in_view = await api.petitions.view(walk_in.json()[0]["service_request_id"])
+    assert (household_view.contact_cadre_id, walk_in_view.contact_cadre_id) == ("cadre-zhang", "cadre-li")
+    assert elsewhere.status_code == 400
+    assert elsewhere.json()[0]["description"] == (
+        "address_id: household hh-0042 lives in village v-dongshan (directory version 1), not v-xishan"
+    )
+    assert (unknown.status_code, unknown.json()[0]["description"]) == (
+        400,
+        "address_id: v-nanhu is not a village of the directory (version 1)",
+    )
