@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from schemas.commands import Action, FilePetitionInput
+from schemas.commands import Action, DirectoryChangeInput, FilePetitionInput
 from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from schemas.workflow import TASK_QUEUE, WORKFLOW_TYPE, PetitionInput, workflow_id
@@ -94,6 +94,26 @@ class PetitionClient:
         try:
             state: PetitionState = await self.handle(petition_id).execute_update(
                 action.kind, action, id=request_id, result_type=PetitionState
+            )
+            return state
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "Refused":
+                return _raise_refusal(cause)
+            raise
+
+    async def directory_changed(
+        self, petition_id: str, change: DirectoryChangeInput, *, request_id: str | None = None
+    ) -> PetitionState:
+        """Tell an open petition what a new directory version changes for it (the ``directory_changed``
+        update); what differs is recorded as events, the rest changes nothing.
+
+        Raises:
+            Refusal: the petition's record is finished, or the actor is not the system.
+        """
+        try:
+            state: PetitionState = await self.handle(petition_id).execute_update(
+                "directory_changed", change, id=request_id, result_type=PetitionState
             )
             return state
         except WorkflowUpdateFailedError as err:

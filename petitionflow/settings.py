@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     open311_nearest_metres: float = 200.0
     """How far outside every village boundary an Open311 point may fall and still go to the nearest
     village, in metres on the ground."""
+    policy_file: Path | None = None
+    """The deployment's policy (TOML, ``petitionflow/policy.py``); unset: the built-in defaults.
+    Read and checked when a process starts: a bad file stops it (exit code 2)."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

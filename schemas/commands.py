@@ -164,6 +164,24 @@ ACTION_TYPES: dict[str, type[Contract]] = {
 }
 
 
+class DirectoryChangeInput(Contract):
+    """The directory changed under an open petition (``petitionflow directory notify-open``): who
+    answers for it now. Sent by the system, never by a person; what it names that differs from the
+    petition is recorded (``RegionRenamed``, ``ContactCadreChanged``), the rest changes nothing.
+
+    The caller resolves the directory (the successor map, the household's cadre) and passes the
+    answer in: the rules stay pure."""
+
+    kind: Literal["directory_change"] = "directory_change"
+    actor: Actor
+    directory_version: Annotated[int, Field(ge=1)]
+    answering: RegionPath | None = None
+    """The path whose offices answer for the petition now: the successor of its village (merged or
+    split) with that village's path in the directory. None: unchanged."""
+    contact_cadre_id: PersonId | None = None
+    """The household's contact cadre now (its households were reassigned). None: unchanged."""
+
+
 class TimerFired(Contract):
     """Time passing is a command too: the workflow sends it when the pending timer comes due."""
 

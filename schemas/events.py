@@ -195,6 +195,30 @@ class ReturnVisitLapsed(EventBase):
     version: Literal[1] = 1
 
 
+class ContactCadreChanged(EventBase):
+    """The household's contact cadre changed in the directory while the petition was open: the new
+    cadre accompanies it and is told of it from here on; the former one no longer acts as its cadre."""
+
+    type: Literal["ContactCadreChanged"] = "ContactCadreChanged"
+    version: Literal[1] = 1
+    from_cadre_id: PersonId
+    to_cadre_id: PersonId
+    directory_version: int
+
+
+class RegionRenamed(EventBase):
+    """Regions on the petition's path were merged, split or moved in the directory: from here on the
+    offices of ``answering`` answer for it, as well as those of the path it was filed with (which the
+    petition keeps)."""
+
+    type: Literal["RegionRenamed"] = "RegionRenamed"
+    version: Literal[1] = 1
+    renamed: dict[RegionId, RegionId]
+    """Old id → new id, for each tier whose region changed."""
+    answering: RegionPath
+    directory_version: int
+
+
 Event = Annotated[
     PetitionFiled
     | Acknowledged
@@ -212,7 +236,9 @@ Event = Annotated[
     | Withdrawn
     | ReturnVisitDue
     | ReturnVisitRecorded
-    | ReturnVisitLapsed,
+    | ReturnVisitLapsed
+    | ContactCadreChanged
+    | RegionRenamed,
     Field(discriminator="type"),
 ]
 

@@ -14,6 +14,7 @@ from schemas.common import (
     PersonId,
     PetitionId,
     Rating,
+    RegionId,
     RegionPath,
     Stage,
     Tier,
@@ -86,6 +87,18 @@ class PetitionState(Contract):
     """When the notified return visit lapses: its window counts from the notice."""
     finished: bool = False
     """Nothing more can happen: withdrawn, or the return visit is settled."""
+
+    answering: RegionPath | None = None
+    """Since a directory change merged or moved its regions (``RegionRenamed``): the path whose
+    offices answer for the petition, beside ``region`` (the path it was filed with). None: only
+    ``region``'s."""
+    former_contact_cadres: tuple[PersonId, ...] = ()
+    """Cadres the petition had before a directory change (``ContactCadreChanged``): no longer its
+    contact cadre, they may not act on it as one."""
+
+    def answering_at(self, tier: Tier) -> RegionId:
+        """The region whose office answers for ``tier`` now."""
+        return (self.answering or self.region).at(tier)
 
     @property
     def paused(self) -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.common import Actor, PersonId, Role, Tier
+from schemas.directory import PersonRole
+from store import lookup
 from store._db import Db, connection
 
 ServiceName = str
@@ -20,6 +22,68 @@ ServiceName = str
 
 TOKEN_ROLES = (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR)
 """Who may hold a bearer token. Petitioners act through a service's API key; the system never logs in."""
+
+
+ROSTER_ROLES = {PersonRole.OFFICIAL: Role.OFFICIAL, PersonRole.CADRE: Role.CONTACT_CADRE}
+"""The token role of each role of the directory's roster."""
+
+
+class NotInRoster(ValueError):
+    """A token asked for someone the directory's roster does not list, or not as they are listed."""
+
+
+async def roster_actor(db: Db, person_id: PersonId) -> tuple[Actor, str] | None:
+    """The actor the current directory's roster makes of ``person_id`` (their role, and the tier and
+    region of their office), with the office's id; None while no directory is imported.
+
+    Raises:
+        NotInRoster: a directory is imported and ``person_id`` is not in its roster.
+    """
+    version = await lookup.current_version(db)
+    if version is None:
+        return None
+    person = await lookup.roster_person(db, person_id, version=version)
+    if person is None:
+        raise NotInRoster(
+            f"{person_id} is not in the roster of directory version {version}: tokens are issued only "
+            "to the officials and cadres it lists (petitionflow directory import)"
+        )
+    actor = Actor(role=ROSTER_ROLES[person.role], id=person_id, tier=person.tier, region_id=person.region_id)
+    return actor, person.office_id
+
+
+async def _check_roster(db: Db, actor: Actor) -> None:
+    found = await roster_actor(db, actor.id)
+    if found is None:
+        return
+    listed, office = found
+    if listed != actor:
+        raise NotInRoster(
+            f"the roster lists {actor.id} as {listed.role.value} of office {office} ({listed.tier} "
+            f"{listed.region_id}), not as {actor.role.value} of {actor.tier} {actor.region_id}"
+        )
+
+
+async def revoke_unlisted_tokens(db: Db) -> list[PersonId]:
+    """Revoke the live tokens of officials and contact cadres whom the current directory's roster no
+    longer lists as the token has them (they left, or moved to another office or role); returns whose.
+    Nothing while no directory is imported."""
+    version = await lookup.current_version(db)
+    if version is None:
+        return []
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "UPDATE access_tokens t SET revoked_at = now()"
+            " WHERE t.revoked_at IS NULL AND t.role IN ('official', 'contact_cadre') AND NOT EXISTS ("
+            "  SELECT 1 FROM directory_people p"
+            "  JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id"
+            "  WHERE p.version = $1 AND p.person_id = t.actor_id AND o.tier = t.tier"
+            "  AND o.region_id = t.region_id"
+            "  AND t.role = CASE p.role WHEN 'official' THEN 'official' ELSE 'contact_cadre' END)"
+            " RETURNING t.actor_id",
+            version,
+        )
+    return sorted({r["actor_id"] for r in rows})
 
 
 def _new_secret() -> tuple[str, bytes]:
@@ -36,7 +100,9 @@ async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = Non
     """A new bearer token for ``actor``; the token is returned once and stored only as its hash.
 
     The token fixes the actor: whoever presents it acts as this role and id, and, for an official
-    or contact cadre, at this tier in this region. A person may hold several tokens at once.
+    or contact cadre, at this tier in this region. A person may hold several tokens at once. Once a
+    directory is imported, officials and contact cadres must be in its roster, exactly as it lists
+    them (``roster_actor``); before, anyone may be named.
 
     Args:
         actor: an official or contact cadre (with tier and region) or an auditor.
@@ -44,6 +110,7 @@ async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = Non
 
     Raises:
         ValueError: ``actor`` is a petitioner or the system, who hold no tokens.
+        NotInRoster: a directory is imported and its roster does not list ``actor`` as it is.
     """
     if actor.role not in TOKEN_ROLES:
         raise ValueError(
@@ -51,6 +118,8 @@ async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = Non
         )
     if expires_at is not None and expires_at.tzinfo is None:
         raise ValueError("expires_at must carry a time zone")
+    if actor.role is not Role.AUDITOR:
+        await _check_roster(db, actor)
     token, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(

@@ -17,6 +17,7 @@ from schemas.common import PersonId, Tier
 from schemas.events import (
     Acknowledged,
     Closed,
+    ContactCadreChanged,
     DeadlineMissed,
     Escalated,
     Event,
@@ -24,6 +25,7 @@ from schemas.events import (
     InfoProvided,
     InfoRequested,
     PetitionFiled,
+    RegionRenamed,
     ReminderDue,
     Reopened,
     Resolved,
@@ -279,8 +281,9 @@ a sender looks names and phone numbers up in ``petitioners`` when it sends."""
 
 
 def office(tier: Tier, state: PetitionState) -> Recipient:
-    """The office of ``tier`` that has jurisdiction over the petition, as ``<tier>:<region_id>``."""
-    return RecipientRole.TIER_OFFICE, f"{tier.value}:{state.region.at(tier)}"
+    """The office of ``tier`` that has jurisdiction over the petition, as ``<tier>:<region_id>``: the
+    successor's, once a directory change merged or moved the region (``RegionRenamed``)."""
+    return RecipientRole.TIER_OFFICE, f"{tier.value}:{state.answering_at(tier)}"
 
 
 def _responsible(state: PetitionState) -> Recipient:
@@ -350,6 +353,12 @@ def _notifications(before: PetitionState | None, after: PetitionState, event: Ev
         case ReturnVisitDue():
             visitor = (RecipientRole.CONTACT_CADRE, event.contact_cadre_id)
             sends.append((visitor, "return_visit_due", {"visit_by": _t(event.visit_by)}))
+        case ContactCadreChanged():
+            facts = {"tier": after.tier.value, "stage": after.stage.value}
+            sends.append((cadre, "cadre_assigned", {**facts, "directory_version": event.directory_version}))
+        case RegionRenamed() if not after.finished:
+            facts = {"tier": after.tier.value, "renamed": event.renamed}
+            sends.append((office(after.tier, after), "region_renamed", facts))
     return [(role, recipient, kind, payload) for (role, recipient), kind, payload in sends]
 
 

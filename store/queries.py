@@ -23,9 +23,16 @@ def _petition(row: asyncpg.Record) -> PetitionRow:
     return PetitionRow.model_validate(values)
 
 
-def _in_region(param: str) -> str:
-    """A region id matches a petition whose path passes through it, at whatever tier."""
-    return "(" + " OR ".join(f"{c} = {param}" for c in _REGION_COLUMNS) + ")"
+def _in_region(param: str, *, answering: bool = False) -> str:
+    """A region id matches a petition whose path passes through it, at whatever tier; with
+    ``answering``, also one whose successor path does (``RegionRenamed``; migration 014's indexes)."""
+    matches = [f"{c} = {param}" for c in _REGION_COLUMNS]
+    if answering:
+        matches += [
+            f"(state -> 'answering' <> 'null'::jsonb AND state -> 'answering' ->> '{tier}' = {param})"
+            for tier in ("village", "township", "county", "city")
+        ]
+    return "(" + " OR ".join(matches) + ")"
 
 
 async def get_petition(db: Db, petition_id: PetitionId) -> PetitionRow | None:
@@ -51,7 +58,8 @@ async def list_petitions(
     """Petitions matching every filter given, in id order, ``limit`` at a time.
 
     Args:
-        region_id: a village, township, county or city id: petitions whose grid path contains it.
+        region_id: a village, township, county or city id: petitions whose grid path contains it,
+            or whose successor path does since a directory change (``RegionRenamed``).
         official_id: the official who acknowledged the petition at its current tier.
         after: the last ``petition_id`` of the previous page (keyset pagination).
     """
@@ -67,7 +75,7 @@ async def list_petitions(
     if stage is not None:
         where("stage = {}", stage.value)
     if region_id is not None:
-        where(_in_region("{0}"), region_id)
+        where(_in_region("{0}", answering=True), region_id)
     if overdue is not None:
         where("overdue = {}", overdue)
     if official_id is not None:

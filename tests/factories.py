@@ -40,6 +40,11 @@ def filing(
     )
 
 
+def filing_body(petition_id: str = "p-1", **changes: object) -> dict[str, object]:
+    """``filing(petition_id)`` as a filing door takes it (JSON, no policy: the deployment's is used)."""
+    return filing(petition_id, **changes).model_dump(mode="json", exclude={"policy"})  # type: ignore[arg-type]
+
+
 def official(tier: Tier, *, region: RegionPath = REGION, official_id: str | None = None) -> Actor:
     """An official of ``tier`` serving ``region``'s office at that tier."""
     return Actor.official(official_id or f"{tier.value}-official", tier, region.at(tier))

@@ -21,6 +21,7 @@ from schemas.commands import (
     AcknowledgeInput,
     Action,
     AssessInput,
+    DirectoryChangeInput,
     EscalateInput,
     FilePetitionInput,
     ProvideInfoInput,
@@ -49,6 +50,7 @@ from schemas.events import (
     Acknowledged,
     Assessed,
     Closed,
+    ContactCadreChanged,
     DeadlineMissed,
     Escalated,
     Event,
@@ -57,6 +59,7 @@ from schemas.events import (
     InfoRequested,
     InfoWaitLapsed,
     PetitionFiled,
+    RegionRenamed,
     ReminderDue,
     Reopened,
     Resolved,
@@ -69,7 +72,7 @@ from schemas.policy import Policy
 from schemas.state import PetitionState, Resolution
 from schemas.timers import Timer, TimerKind
 
-Command = FilePetitionInput | Action | TimerFired
+Command = FilePetitionInput | Action | TimerFired | DirectoryChangeInput
 
 
 class Refused(Exception):
@@ -151,6 +154,8 @@ def _deadlines(policy: Policy, tier: Tier, urgency: Urgency, start: datetime) ->
 def _on_action(state: PetitionState, command: Command, now: datetime) -> list[Event]:
     if state.finished:
         raise Refused(RefusalCode.FINISHED, "the petition's record is finished: nothing more can be done")
+    if isinstance(command, DirectoryChangeInput):  # closed petitions too: the return visit is owed
+        return _directory_change(state, command, now)
     if state.stage is Stage.CLOSED and not isinstance(command, RecordReturnVisitInput):
         raise Refused(RefusalCode.CLOSED, "the petition is closed: only a return visit can be recorded")
     match command:
@@ -299,6 +304,41 @@ def _record_return_visit(state: PetitionState, command: RecordReturnVisitInput, 
     return [visit, _reopening(state, "the return visit found that the fix did not hold", actor, now)]
 
 
+def _directory_change(state: PetitionState, command: DirectoryChangeInput, now: datetime) -> list[Event]:
+    """What a change of the directory changes for this petition: who answers for it, who its cadre is."""
+    if command.actor.role is not Role.SYSTEM:
+        raise Refused(
+            RefusalCode.NOT_AN_OFFICIAL,
+            "only the system records a directory change (petitionflow directory notify-open)",
+        )
+    events: list[Event] = []
+    current = state.answering or state.region
+    if command.answering is not None and command.answering != current:
+        renamed = {
+            current.at(t): command.answering.at(t) for t in Tier if current.at(t) != command.answering.at(t)
+        }
+        events.append(
+            RegionRenamed(
+                at=now,
+                actor=command.actor,
+                renamed=renamed,
+                answering=command.answering,
+                directory_version=command.directory_version,
+            )
+        )
+    if command.contact_cadre_id is not None and command.contact_cadre_id != state.contact_cadre_id:
+        events.append(
+            ContactCadreChanged(
+                at=now,
+                actor=command.actor,
+                from_cadre_id=state.contact_cadre_id,
+                to_cadre_id=command.contact_cadre_id,
+                directory_version=command.directory_version,
+            )
+        )
+    return events
+
+
 # ---------------------------------------------------------------------------------------- timers
 
 
@@ -388,7 +428,7 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
                 at=now,
                 actor=SYSTEM,
                 tier=tier,
-                region_id=state.region.at(tier),
+                region_id=state.answering_at(tier),
                 clock=timer.clock,
                 due_at=timer.at,
                 official_id=_answerable(state),
@@ -497,11 +537,20 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
             f"{actor.id}, an official of the {actor.tier} tier, may not {doing} it",
         )
     region = state.region.at(state.tier)
-    if actor.region_id != region:
+    answering = state.answering_at(state.tier)
+    if actor.region_id not in (region, answering):
+        # A merged or moved region (RegionRenamed): its successor's officials answer for it too.
+        belongs = region if answering == region else f"{answering} (filed under {region})"
         raise Refused(
             RefusalCode.WRONG_REGION,
-            f"the petition belongs to {state.tier} {region}; "
+            f"the petition belongs to {state.tier} {belongs}; "
             f"{actor.id} serves {state.tier} {actor.region_id}",
+        )
+    if actor.role is Role.CONTACT_CADRE and actor.id in state.former_contact_cadres:
+        raise Refused(
+            RefusalCode.NOT_AN_OFFICIAL,
+            f"{actor.id} is no longer the household's contact cadre ({state.contact_cadre_id} is, since "
+            "the directory changed)",
         )
 
 
@@ -729,6 +778,13 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
             return {"finished": event.held}
         case ReturnVisitLapsed():
             return {"finished": True}
+        case RegionRenamed():
+            return {"answering": event.answering}
+        case ContactCadreChanged():
+            former = tuple(
+                c for c in (*state.former_contact_cadres, event.from_cadre_id) if c != event.to_cadre_id
+            )
+            return {"contact_cadre_id": event.to_cadre_id, "former_contact_cadres": former}
     raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
 
 

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.commands import (
         AcknowledgeInput,
         AssessInput,
+        DirectoryChangeInput,
         EscalateInput,
         PetitionerContact,
         ProvideInfoInput,
@@ -51,6 +52,12 @@ workflow task more per step), and every step that changed tier, stage, region or
 all four search attributes. Since: store activities run locally first (``_store``), the petitioner's
 contact goes with the filing's append instead of its own activity, and only the routing attributes
 that changed are upserted (``search.changes``; the client sets the first ones at the start)."""
+
+DIRECTORY_CHANGES = "directory-changes"
+"""Patch id. Since: the ``directory_changed`` update records what a new directory version changes
+for an open petition (``RegionRenamed``, ``ContactCadreChanged``), and a petition whose answering
+path changed adds that path's regions to its ``PetitionRegion`` search attribute (one more upsert).
+Histories recorded before it carry no directory change and take none of this."""
 
 _LOCAL_TIMEOUT = timedelta(seconds=2)
 """How long a local attempt may hold the workflow task (and the reply) before the durable path."""
@@ -94,7 +101,9 @@ class PetitionWorkflow:
             else:
                 await self._record_petitioner(input.filing.petitioner)
         elif workflow.patched(LEAN_STEPS):
-            workflow.upsert_search_attributes(search.changes(None, self.state))
+            # Carried on: a successor path (RegionRenamed) stays listed beside the filed one.
+            answering = self.state.answering is not None and workflow.patched(DIRECTORY_CHANGES)
+            workflow.upsert_search_attributes(search.changes(None, self.state, answering=answering))
         else:
             workflow.upsert_search_attributes(search.updates(self.state))
         while True:
@@ -206,6 +215,17 @@ class PetitionWorkflow:
     def _validate_record_return_visit(self, input: RecordReturnVisitInput) -> None:
         self._decide(input)
 
+    @workflow.update
+    def directory_changed(self, input: DirectoryChangeInput) -> PetitionState:
+        """The directory changed under the petition: its regions merged or moved, or its household's
+        cadre was reassigned. Only what differs is recorded; the answer is the new state."""
+        workflow.patched(DIRECTORY_CHANGES)
+        return self._act(input)
+
+    @directory_changed.validator
+    def _validate_directory_changed(self, input: DirectoryChangeInput) -> None:
+        self._decide(input)
+
     # ------------------------------------------------------------------------------- internals
 
     def _decide(self, command: lifecycle.Command) -> list[Event]:
@@ -244,7 +264,13 @@ class PetitionWorkflow:
                 },
             )
         if workflow.patched(LEAN_STEPS):
-            changed = search.changes(before, self.state)
+            changed = search.changes(
+                before,
+                self.state,
+                answering=before is not None
+                and before.answering != self.state.answering
+                and workflow.patched(DIRECTORY_CHANGES),
+            )
             if before is None:  # the client may have set them when it started the workflow
                 started = workflow.info().typed_search_attributes
                 changed = [update for update in changed if started.get(update.key) != update.value]

@@ -54,9 +54,13 @@ def at_filing(filing: FilePetitionInput) -> TypedSearchAttributes:
     )
 
 
-def changes(before: PetitionState | None, after: PetitionState) -> list[SearchAttributeUpdate[Any]]:
+def changes(
+    before: PetitionState | None, after: PetitionState, *, answering: bool = False
+) -> list[SearchAttributeUpdate[Any]]:
     """The routing attributes — tier, region, overdue — whose values ``after`` changes (all of them
-    when there is no ``before``).
+    when there is no ``before``). ``answering``: the regions now answering for the petition changed
+    (``RegionRenamed``, behind the ``directory-changes`` patch): the region attribute lists the filed
+    path's ids and theirs.
 
     The stage is left out: it changes at nearly every step, every upsert is a write to Temporal's
     visibility store and an event in history, and lists by stage come from the read model.
@@ -64,7 +68,10 @@ def changes(before: PetitionState | None, after: PetitionState) -> list[SearchAt
     wanted: list[SearchAttributeUpdate[Any]] = []
     if before is None or before.tier != after.tier:
         wanted.append(TIER.value_set(after.tier.value))
-    if before is None or before.region != after.region:
+    if answering and after.answering is not None:
+        filed = _path(after.region)
+        wanted.append(REGION.value_set([*filed, *(r for r in _path(after.answering) if r not in filed)]))
+    elif before is None or before.region != after.region:
         wanted.append(REGION.value_set(_path(after.region)))
     if before is None or before.is_overdue != after.is_overdue:
         wanted.append(OVERDUE.value_set(after.is_overdue))

@@ -21,6 +21,7 @@ from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.directory.locate import Crs, Gazetteer, sample_gazetteer
 from petitionflow.regions import SAMPLE, RegionDirectory
+from schemas.policy import Policy
 from schemas.workflow import TASK_QUEUE
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -48,6 +49,7 @@ def create_app(
     edge: EdgeConfig | None = None,
     gazetteer: Gazetteer | None = None,
     open311_crs: Crs = Crs.GCJ02,
+    policy: Policy | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -60,6 +62,8 @@ def create_app(
         gazetteer: where an Open311 POST's ``address_id``, ``lat``/``long`` or ``address_string``
             is (default: ``locate.sample_gazetteer()``, the same three villages with boundaries).
         open311_crs: the coordinate system of a ``lat``/``long`` sent without ``attribute[crs]``.
+        policy: the deployment's policy every filing is made under (default: ``Policy()``; the
+            commands that serve read it from ``PETITIONFLOW_POLICY_FILE``).
     """
     app = FastAPI(
         title="petitionflow",
@@ -81,6 +85,7 @@ def create_app(
         regions=regions or SAMPLE,
         gazetteer=gazetteer or sample_gazetteer(),
         open311_crs=open311_crs,
+        policy=policy or Policy(),
     )
     app.state.edge = edge = edge or EdgeConfig()
     errors.install(app)

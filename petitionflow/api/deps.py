@@ -16,6 +16,7 @@ from petitionflow.client import PetitionClient
 from petitionflow.directory.locate import Crs, Gazetteer
 from petitionflow.regions import RegionDirectory
 from schemas.common import Actor
+from schemas.policy import Policy
 from store import auth
 
 
@@ -31,6 +32,8 @@ class Services:
     """Where Open311 requests are: villages by id, point or address."""
     open311_crs: Crs
     """The coordinate system of an Open311 lat/long that names none."""
+    policy: Policy
+    """The deployment's policy, filled into every filing (no filing body carries one)."""
 
 
 def services(request: Request) -> Services:

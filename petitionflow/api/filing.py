@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 
 from petitionflow.api.errors import ApiError
 from petitionflow.catalogue import Catalogue
-from schemas.commands import FilePetitionInput
+from petitionflow.intake import FilingBody
 from store import petition_ids
 from store._db import Db
 from store.auth import ServiceKey
@@ -29,7 +29,7 @@ def category_problem(catalogue: Catalogue, category: str) -> str | None:
     return f"{category!r} is not a petition category; use one of {known}"
 
 
-def bind_to_key(filing: FilePetitionInput, key: ServiceKey, catalogue: Catalogue) -> FilePetitionInput:
+def bind_to_key(filing: FilingBody, key: ServiceKey, catalogue: Catalogue) -> FilingBody:
     """``filing`` checked against the catalogue and filed at the key's tier.
 
     A body that names the key's own tier is accepted; one that names another is refused, so a client

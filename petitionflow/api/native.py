@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow import intake
 from petitionflow.api import filing as filings
 from petitionflow.api import idempotency
 from petitionflow.api.bodies import (
@@ -23,7 +24,8 @@ from petitionflow.api.deps import AnyReader, AppServices, FilingService, Officia
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
-from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
+from petitionflow.intake import FilingBody
+from schemas.commands import ACTION_TYPES, Action
 from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
@@ -140,17 +142,26 @@ async def _act(
     },
 )
 async def file_petition(
-    filing: FilePetitionInput, app: AppServices, service: FilingService, response: Response
+    body: FilingBody, app: AppServices, service: FilingService, response: Response
 ) -> Filed:
     """A backend service files a petition. Filing the same ``petition_id`` again starts nothing new
     and answers 200 with ``created: false`` and the petition as it stands; an id another service
     filed is refused (409 ``petition_id_taken``).
 
     The petition starts at the tier bound to the service's API key: leave ``tier`` out (a body
-    naming another tier is refused, 422). ``category`` must be one of the catalogue's services."""
-    _bind(filing.petition_id)
-    refuse_unprintable("body", filing.model_dump(mode="json"))
-    filing = filings.bind_to_key(filing, service, app.catalogue)
+    naming another tier is refused, 422). ``category`` must be one of the catalogue's services.
+    The policy is the deployment's: a body carrying ``policy`` is refused (422). Once a directory
+    is imported, the household (``petitioner.petitioner_id``) gives the region path and the contact
+    cadre, or a walk-in names its ``village_id`` (its duty cadre becomes the contact); a ``region``
+    or ``contact_cadre_id`` the directory contradicts is refused (422 naming the field)."""
+    _bind(body.petition_id)
+    refuse_unprintable("body", body.model_dump(mode="json"))
+    body = filings.bind_to_key(body, service, app.catalogue)
+    try:
+        placed = await intake.place(app.pool, body, fallback=app.regions)
+    except intake.FilingProblem as problem:
+        raise filings.invalid(problem.path, problem.reason) from None
+    filing = placed.filing(app.policy)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from petitionflow import intake
 from petitionflow.api import limits, xml
 from petitionflow.api.deps import AppServices
 from petitionflow.api.edge import EdgeConfig
@@ -30,7 +31,7 @@ from petitionflow.api.params import unprintable_fields
 from petitionflow.api.xml import UNPRINTABLE_REASON
 from petitionflow.catalogue import Service, ServiceAttribute
 from petitionflow.directory.locate import Ambiguous, Candidate, Crs, Found, Unknown
-from schemas.commands import FilePetitionInput
+from petitionflow.intake import FilingBody
 from schemas.common import Channel, ClosedReason, Stage, Tier, Urgency
 from schemas.state import PetitionState
 from store import auth, petition_ids, queries
@@ -545,7 +546,7 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     petition_id = "o311-" + uuid.uuid4().hex[:20]
     structlog.contextvars.bind_contextvars(petition_id=petition_id)
     try:
-        filing = FilePetitionInput.model_validate(
+        body = FilingBody.model_validate(
             {
                 "petition_id": petition_id,
                 "petitioner": {
@@ -554,19 +555,23 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
                     "phone": _param(form, "phone"),
                     "address": _param(form, "address_string"),
                 },
-                "region": village.path,
+                "village_id": village.path.village,
                 "description": _param(form, "description") or "",
                 "channel": Channel.OPEN311,
                 "category": service.code,
-                "contact_cadre_id": village.contact_cadre_id,
                 "urgency": attributes.get("urgency", Urgency.NORMAL.value),
                 "tier": caller.tier,
             }
         )
+        # The directory places the household (account_id) and names its cadre; a walk-in is filed at
+        # the located village with its duty cadre (no directory: regions' village and duty cadre).
+        filing = (await intake.place(app.pool, body, fallback=app.regions)).filing(app.policy)
     except ValidationError as err:
         raise Open311Error(
             400, *(f"{_open311_name(e['loc'])}: {e['msg']}" for e in err.errors()), fmt=fmt
         ) from None
+    except intake.FilingProblem as problem:
+        raise Open311Error(400, f"{_open311_name(problem.path)}: {problem.reason}", fmt=fmt) from None
     if not (await petition_ids.claim(app.pool, petition_id, caller.name)).mine:  # a random id: rare
         raise Open311Error(409, "service_request_id collided with another; send the request again", fmt=fmt)
     await app.petitions.file(filing)

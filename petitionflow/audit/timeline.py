@@ -12,6 +12,7 @@ from schemas.events import (
     Acknowledged,
     Assessed,
     Closed,
+    ContactCadreChanged,
     DeadlineMissed,
     Envelope,
     Escalated,
@@ -21,6 +22,7 @@ from schemas.events import (
     InfoRequested,
     InfoWaitLapsed,
     PetitionFiled,
+    RegionRenamed,
     ReminderDue,
     Reopened,
     Resolved,
@@ -166,6 +168,14 @@ def summary(event: Event) -> str:
             return "return visit: the fix " + ("held" if event.held else "did not hold")
         case ReturnVisitLapsed():
             return "no return visit recorded in time"
+        case ContactCadreChanged():
+            return (
+                f"contact cadre {event.from_cadre_id} → {event.to_cadre_id} "
+                f"(directory version {event.directory_version})"
+            )
+        case RegionRenamed():
+            moved = ", ".join(f"{old} → {new}" for old, new in event.renamed.items())
+            return f"regions renamed (directory version {event.directory_version}): {moved}"
     raise AssertionError(f"no summary for {type(event).__name__}")  # pragma: no cover
 
 

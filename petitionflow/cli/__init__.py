@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from petitionflow.cli import _access, _audit, _conflicts, _directory, _engine, _petitions
+from petitionflow.cli import _access, _audit, _changes, _conflicts, _directory, _engine, _petitions, _policy
 from petitionflow.cli._support import EXIT_BAD_INPUT, EXIT_REFUSED
 
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
@@ -22,6 +22,8 @@ _petitions.register(app)
 _access.register(app)
 _conflicts.register(app)
 _directory.register(app)
+_policy.register(app)
+_changes.register(app, _directory.directory)
 app.add_typer(_audit.audit_app, name="audit")
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_REFUSED", "app", "main"]

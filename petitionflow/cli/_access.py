@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from petitionflow.cli._support import database, explain_validation, fail, out, run
 from schemas.common import Actor, Role, Tier
 from store import auth
+from store._db import Db
 
 officials = typer.Typer(
     help="Bearer tokens for officials, contact cadres and auditors.", no_args_is_help=True
@@ -26,31 +27,80 @@ def register(app: typer.Typer) -> None:
 @officials.command("add")
 def add_official(
     person_id: Annotated[str, typer.Argument(help="The official's id.")],
-    tier: Annotated[Tier | None, typer.Option(help="The tier they act for (not for auditors).")] = None,
-    region: Annotated[str | None, typer.Option(help="The region they serve at that tier.")] = None,
-    role: Annotated[Role, typer.Option(help="official, contact_cadre or auditor.")] = Role.OFFICIAL,
+    tier: Annotated[
+        Tier | None, typer.Option(help="The tier they act for (the roster's, once a directory is imported).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="The region they serve at that tier (likewise the roster's).")
+    ] = None,
+    role: Annotated[
+        Role | None,
+        typer.Option(help="official, contact_cadre or auditor (default: the roster's, else official)."),
+    ] = None,
     days: Annotated[int | None, typer.Option(min=1, help="The token expires after this many days.")] = None,
 ) -> None:
-    """Issue a token; it is printed once, as the last line, and stored only as a hash."""
-    try:
-        actor = Actor(role=role, id=person_id, tier=tier, region_id=region)
-    except ValidationError as error:
-        fail("invalid official\n" + explain_validation(error))
-    if role not in (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR):
+    """Issue a token; it is printed once, as the last line, and stored only as a hash.
+
+    Once a directory is imported, officials and contact cadres must be in its roster: their role,
+    tier and region are the roster's (an office's tier and region); --tier, --region and --role may
+    be left out, and must agree when given."""
+    if role is not None and role not in (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR):
         fail(f"a {role.value} holds no token: use official, contact_cadre or auditor")
     expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
 
-    async def go() -> str:
+    async def go() -> tuple[Actor, str | None, str]:
         async with database() as pool:
-            return await auth.issue_token(pool, actor, expires_at=expires_at)
+            listed = None if role is Role.AUDITOR else await _listed(pool, person_id)
+            actor = _actor(person_id, role, tier, region, listed)
+            try:
+                token = await auth.issue_token(pool, actor, expires_at=expires_at)
+            except auth.NotInRoster as refused:
+                fail(str(refused))
+            return actor, None if listed is None else listed[1], token
 
-    token = run(go)
-    where = f" at the {tier} tier of {region}" if tier else ""
+    actor, office, token = run(go)
+    where = f" at the {actor.tier} tier of {actor.region_id}" if actor.tier else ""
     out.print(
-        f"token for {role.value} {person_id}{where}"
+        f"token for {actor.role.value} {person_id}{where}"
+        + (f" (office {office}, from the directory's roster)" if office else "")
         + (f", expires {expires_at:%Y-%m-%d}" if expires_at else "")
     )
     print(token)
+
+
+async def _listed(pool: Db, person_id: str) -> tuple[Actor, str] | None:
+    try:
+        return await auth.roster_actor(pool, person_id)
+    except auth.NotInRoster as refused:
+        fail(str(refused))
+
+
+def _actor(
+    person_id: str,
+    role: Role | None,
+    tier: Tier | None,
+    region: str | None,
+    listed: tuple[Actor, str] | None,
+) -> Actor:
+    """The actor the token fixes: the roster's (the options must agree), or the options'."""
+    if listed is not None:
+        actor, office = listed
+        given = {
+            "--role": (role, actor.role),
+            "--tier": (tier, actor.tier),
+            "--region": (region, actor.region_id),
+        }
+        for option, (value, roster) in given.items():
+            if value is not None and value != roster:
+                fail(
+                    f"the roster lists {person_id} as {actor.role.value} of office {office} "
+                    f"({actor.tier} {actor.region_id}): {option} {value} disagrees"
+                )
+        return actor
+    try:
+        return Actor(role=role or Role.OFFICIAL, id=person_id, tier=tier, region_id=region)
+    except ValidationError as error:
+        fail("invalid official\n" + explain_validation(error))
 
 
 @officials.command("revoke")

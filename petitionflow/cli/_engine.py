@@ -24,7 +24,7 @@ from petitionflow import logs
 from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
-from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
+from petitionflow.cli._support import EXIT_BAD_INPUT, database, policy_in_force, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
@@ -78,6 +78,7 @@ def dev(
     """
     settings = _settings()
     logs.configure(fmt="console", level=settings.log_level)
+    policy_in_force(settings)  # a bad policy file stops here, before anything starts
     stack = DevStack(
         data_dir,
         ports=Ports(temporal=temporal_port, temporal_ui=ui_port, postgres=postgres_port),
@@ -172,6 +173,7 @@ async def _serve(
                     gazetteer=gazetteer,
                     open311_crs=Crs(settings.open311_crs),
                     regions=regions,
+                    policy=policy_in_force(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -230,6 +232,7 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
 
 def run_worker() -> None:
     """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
+    policy_in_force(_settings())  # the deployment's file is checked by every process at start
     raise typer.Exit(worker.main())
 
 
@@ -240,6 +243,7 @@ def run_api(
     """Serve the HTTP API against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
     settings = _settings()
     logs.configure(fmt=settings.log_format, level=settings.log_level)
+    policy_in_force(settings)
     if settings.temporal_address is None or settings.database_url is None:
         console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from petitionflow import intake
 from petitionflow.api.filing import category_problem
 from petitionflow.catalogue import Catalogue
 from petitionflow.cli._support import (
@@ -21,10 +22,13 @@ from petitionflow.cli._support import (
     out,
     percent,
     petitions,
+    policy_in_force,
     run,
     table,
 )
-from schemas.commands import ACTION_TYPES, FilePetitionInput
+from petitionflow.intake import FilingBody
+from petitionflow.regions import SAMPLE
+from schemas.commands import ACTION_TYPES
 from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
 from schemas.state import PetitionState
 from store import auth
@@ -54,7 +58,7 @@ def _read_json(source: str) -> Any:
 
 def file_petition(
     source: Annotated[
-        str | None, typer.Option("--from", help="A FilePetitionInput as JSON: a file, or - for stdin.")
+        str | None, typer.Option("--from", help="A filing body as JSON (no policy): a file, or - for stdin.")
     ] = None,
     petition_id: Annotated[
         str | None, typer.Option("--id", help="Idempotency key; a new one if not given.")
@@ -62,39 +66,58 @@ def file_petition(
     petitioner_id: Annotated[str | None, typer.Option(help="The household's id.")] = None,
     name: Annotated[str | None, typer.Option(help="The petitioner's name (kept apart from events).")] = None,
     phone: Annotated[str | None, typer.Option()] = None,
-    village: Annotated[str | None, typer.Option()] = None,
+    village: Annotated[
+        str | None, typer.Option(help="The village (a walk-in's, when --petitioner-id is no household).")
+    ] = None,
     township: Annotated[str | None, typer.Option()] = None,
     county: Annotated[str | None, typer.Option()] = None,
     city: Annotated[str | None, typer.Option()] = None,
     description: Annotated[str | None, typer.Option()] = None,
     category: Annotated[str, typer.Option()] = "other",
     channel: Annotated[Channel, typer.Option()] = Channel.HOTLINE,
-    cadre: Annotated[str | None, typer.Option(help="The household's contact cadre.")] = None,
+    cadre: Annotated[
+        str | None, typer.Option(help="The household's contact cadre (the directory's, once imported).")
+    ] = None,
     urgent: Annotated[bool, typer.Option(help="File on the urgent schedule.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """File a petition. Filing the same --id again starts nothing new."""
+    """File a petition. Filing the same --id again starts nothing new.
+
+    The policy is the deployment's (PETITIONFLOW_POLICY_FILE, or the defaults): a --from body
+    carrying one is refused. Once a directory is imported, --petitioner-id (the household) gives the
+    region and the contact cadre; a walk-in gives --village (its duty cadre becomes the contact)."""
+    policy = policy_in_force()
     if source is not None:
         raw = _read_json(source)
     else:
         raw = {
             "petition_id": petition_id or f"p-{uuid.uuid4().hex[:12]}",
             "petitioner": {"petitioner_id": petitioner_id, "name": name, "phone": phone},
-            "region": {"village": village, "township": township, "county": county, "city": city},
+            **(
+                {"region": {"village": village, "township": township, "county": county, "city": city}}
+                if township or county or city
+                else {"village_id": village}
+            ),
             "description": description,
             "channel": channel,
             "category": category,
-            "contact_cadre_id": cadre,
+            **({"contact_cadre_id": cadre} if cadre else {}),
             "urgency": Urgency.URGENT if urgent else Urgency.NORMAL,
         }
     try:
-        filing = FilePetitionInput.model_validate(raw)
+        body = FilingBody.model_validate(raw)
     except ValidationError as error:
         fail("invalid petition\n" + explain_validation(error))
-    if (problem := category_problem(Catalogue(), filing.category)) is not None:
+    if (problem := category_problem(Catalogue(), body.category)) is not None:
         fail(f"invalid petition\n  category: {problem}")
 
     async def go() -> tuple[bool, PetitionState]:
+        async with database() as pool:
+            try:
+                placed = await intake.place(pool, body, fallback=SAMPLE)
+            except intake.FilingProblem as problem:
+                fail(f"invalid petition\n  {problem}")
+        filing = placed.filing(policy)
         async with petitions() as client:
             filed = await client.file(filing)
             return filed.created, await client.view(filing.petition_id)

@@ -18,7 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import worker
 from petitionflow.client import PetitionClient, Refusal
+from petitionflow.policy import PolicyFileError, deployment_policy
 from petitionflow.settings import Settings
+from schemas.policy import Policy
 
 EXIT_REFUSED = 1
 """The rules refused the action; the reason is printed."""
@@ -33,6 +35,15 @@ T = TypeVar("T")
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def policy_in_force(settings: Settings | None = None) -> Policy:
+    """The deployment's policy (``PETITIONFLOW_POLICY_FILE``, or the defaults); a bad file stops the
+    command here with the key, the reason and exit code 2."""
+    try:
+        return deployment_policy((settings or Settings()).policy_file)
+    except PolicyFileError as error:
+        fail(str(error))
 
 
 def explain_validation(error: ValidationError) -> str:

@@ -120,6 +120,8 @@ _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 _KEPT = {"v-dongshan": ("cadre-zhang",), "v-xishan": ("cadre-li",), "v-nanhu": ("cadre-wang",)}
 _DEMO_HOUSEHOLDS = ("hh-101", "hh-102", "hh-103", "hh-104", "hh-105")
+_FIXED_CADRES = {"hh-0042": "cadre-zhang", **dict.fromkeys(_DEMO_HOUSEHOLDS, "demo-cadre")}
+"""Households whose cadre the README, the demo and the tests name."""
 
 WEST, NORTH = 118.45, 35.95
 """The north-west corner of the grid (Yishui county lies around 118.6° E, 35.8° N)."""
@@ -281,11 +283,13 @@ def write_sample(folder: Path, sizes: Sizes = SAMPLE_SIZES) -> list[Path]:
             household = f"hh-{number:04d}"
             if village == "v-dongshan" and j >= sizes.households_per_village - len(_DEMO_HOUSEHOLDS):
                 household = _DEMO_HOUSEHOLDS[j - (sizes.households_per_village - len(_DEMO_HOUSEHOLDS))]
-            cadre = "" if j % 50 == 49 else serving[j % len(serving)]
+            cadre = _FIXED_CADRES.get(household) or ("" if j % 50 == 49 else serving[j % len(serving)])
             households.append([household, village, cadre, f"139{number:08d}"])
     officials = [
         ("li-village", "李村长", "office-v-dongshan"),
         ("wu", "吴镇长", "office-t-xiazhuang"),
+        ("wu-village", "吴村干部", "office-v-dongshan"),
+        ("wu-township", "吴镇干部", "office-t-xiazhuang"),
         *(
             (f"demo-{tier}-official", f"演示{zh}", f"office-{region}")
             for tier, zh, region in (

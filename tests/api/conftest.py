@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -75,8 +77,15 @@ class Api:
 
 @pytest.fixture
 async def api(env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Api]:
+    async with open_api(env, pool) as running:
+        yield running
+
+
+@asynccontextmanager
+async def open_api(env: WorkflowEnvironment, pool: asyncpg.Pool, **options: Any) -> AsyncIterator[Api]:
+    """The app, built with ``create_app(**options)`` (a ``policy`` …), its worker and an HTTP client."""
     task_queue = str(uuid.uuid4())
-    app = create_app(temporal_client=env.client, pool=pool, task_queue=task_queue)
+    app = create_app(temporal_client=env.client, pool=pool, task_queue=task_queue, **options)
     key = await auth.issue_api_key(pool, "hotline")
     async with (
         worker.build_worker(env.client, pool, task_queue=task_queue),

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 from schemas.common import Actor, Role, Tier
 from tests.api.conftest import Api
-from tests.factories import filing
+from tests.factories import filing_body
 
 AUDITOR = Actor(role=Role.AUDITOR, id="inspector-gao")
 
 
 async def _answered(api: Api, petition_id: str) -> int:
     """File a petition and have the village answer it; returns its number of events."""
-    body = json.loads(filing(petition_id).model_dump_json())
+    body = filing_body(petition_id)
     assert (await api.http.post("/v1/petitions", json=body, headers=api.service)).status_code == 201
     village = await api.official(Tier.VILLAGE)
     for verb, payload in (

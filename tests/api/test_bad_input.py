@@ -8,11 +8,11 @@ from typing import Any
 from schemas.common import Tier
 from store import auth
 from tests.api.conftest import Api
-from tests.factories import filing, official
+from tests.factories import filing_body, official
 
 
 def _filing(petition_id: str, **changes: Any) -> dict[str, Any]:
-    return filing(petition_id).model_dump(mode="json") | changes
+    return filing_body(petition_id) | changes
 
 
 async def _filed(api: Api, petition_id: str) -> None:

@@ -18,7 +18,7 @@ from petitionflow.dev.embedded_pg import free_port
 from schemas.commands import ACTION_TYPES
 from schemas.common import Tier
 from tests.api.conftest import Api
-from tests.factories import filing
+from tests.factories import filing_body
 
 
 def _fields(model: type[BaseModel], *, leave_out: tuple[str, ...] = ()) -> dict[str, tuple[Any, Any]]:
@@ -80,7 +80,7 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
 
 
 async def test_each_request_gets_an_id_and_a_log_line_with_its_petition_and_actor(api: Api) -> None:
-    body = filing("log-1").model_dump(mode="json")
+    body = filing_body("log-1")
     await api.http.post("/v1/petitions", json=body, headers=api.service)
     village = await api.official(Tier.VILLAGE)
 

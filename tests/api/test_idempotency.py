@@ -14,11 +14,11 @@ from schemas.common import Tier
 from store import idempotency
 from store.idempotency import Answer, Begin
 from tests.api.conftest import Api
-from tests.factories import contact_cadre, filing, official
+from tests.factories import contact_cadre, filing, filing_body, official
 
 
 async def _filed(api: Api, petition_id: str) -> None:
-    body = filing(petition_id).model_dump(mode="json")
+    body = filing_body(petition_id)
     assert (await api.http.post("/v1/petitions", json=body, headers=api.service)).status_code == 201
     await api.stored(petition_id, 1)
 

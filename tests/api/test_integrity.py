@@ -12,12 +12,14 @@ from petitionflow.cli import app as cli_app
 from schemas.common import Tier
 from store import auth
 from tests.api.conftest import Api
-from tests.factories import filing
+from tests.factories import filing_body
 
 
 def _filing(petition_id: str, **changes: Any) -> dict[str, Any]:
     """A filing body without ``tier`` (the key decides it), with ``changes``."""
-    return filing(petition_id).model_dump(mode="json", exclude={"tier"}) | changes
+    body = filing_body(petition_id)
+    del body["tier"]
+    return body | changes
 
 
 async def _contact(api: Api, petitioner_id: str) -> tuple[Any, ...]:

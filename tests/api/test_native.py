@@ -8,11 +8,11 @@ from typing import Any
 
 from schemas.common import Actor, Role, Tier
 from tests.api.conftest import Api
-from tests.factories import OTHER_REGION, filing
+from tests.factories import OTHER_REGION, filing_body
 
 
 def _filing(petition_id: str) -> dict[str, Any]:
-    return filing(petition_id).model_dump(mode="json")
+    return filing_body(petition_id)
 
 
 async def _file(api: Api, petition_id: str) -> dict[str, Any]:

@@ -20,6 +20,21 @@ from petitionflow.dev.stack import unused_port
 
 PETITIONFLOW = str(Path(sys.executable).parent / "petitionflow")
 
+STACK_POLICY = """\
+[urgent.village]
+respond_within = "2s"
+resolve_within = "10m"
+[urgent.township]
+respond_within = "10m"
+resolve_within = "10m"
+[urgent.county]
+respond_within = "10m"
+resolve_within = "10m"
+[urgent.city]
+respond_within = "10m"
+resolve_within = "10m"
+"""
+
 
 @dataclass
 class DevStack:
@@ -50,8 +65,17 @@ class DevStack:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 
+    def policy_file(self, name: str, text: str) -> Path:
+        """A policy file (TOML) beside the stack's data, for ``PETITIONFLOW_POLICY_FILE``."""
+        path = self.data_dir.parent / f"policy-{name}.toml"
+        path.write_text(text)
+        return path
+
     def start(self, *extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONFLOW_")}
+        # The stack's own deployment policy: urgent petitions have 2 s at the village, so the HTTP
+        # tests watch an automatic escalation; normal ones keep the defaults.
+        env["PETITIONFLOW_POLICY_FILE"] = str(self.policy_file("stack", STACK_POLICY))
         self.output = self.data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self.process = subprocess.Popen(
             [
@@ -87,13 +111,17 @@ class DevStack:
         self.process.wait(timeout=60)
         return self.output.read_text()
 
-    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: str | None = None, policy: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the CLI against the stack; ``policy``: its ``PETITIONFLOW_POLICY_FILE``."""
+        env = self.env if policy is None else {**self.env, "PETITIONFLOW_POLICY_FILE": str(policy)}
         return subprocess.run(
-            [PETITIONFLOW, *args], env=self.env, input=input, capture_output=True, text=True, timeout=60
+            [PETITIONFLOW, *args], env=env, input=input, capture_output=True, text=True, timeout=60
         )
 
-    def cli_json(self, *args: str, input: str | None = None) -> Any:
-        done = self.cli(*args, "--json", input=input)
+    def cli_json(self, *args: str, input: str | None = None, policy: Path | None = None) -> Any:
+        done = self.cli(*args, "--json", input=input, policy=policy)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 

@@ -4,34 +4,28 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from typing import Any
 
 from schemas.common import Tier
-from schemas.policy import Policy, TierDeadlines
 from tests.e2e.conftest import DevStack
-from tests.factories import REGION, filing
+from tests.factories import REGION, filing, filing_body
 
 
-def _fast(respond: float, resolve: float = 600) -> TierDeadlines:
-    return TierDeadlines(respond_within=timedelta(seconds=respond), resolve_within=timedelta(seconds=resolve))
-
-
-def fast_policy(village_respond: float) -> Policy:
-    """The village has seconds to respond; the tiers above have minutes."""
-    return Policy(
-        normal={
-            Tier.VILLAGE: _fast(village_respond),
-            Tier.TOWNSHIP: _fast(600),
-            Tier.COUNTY: _fast(600),
-            Tier.CITY: _fast(600),
-        }
+def fast_policy(village_respond: float) -> str:
+    """A policy file's text: the village has seconds to respond; the tiers above have minutes."""
+    tiers = "".join(
+        f'[normal.{tier.value}]\nrespond_within = "{respond}s"\nresolve_within = "600s"\n'
+        for tier, respond in zip(Tier, (village_respond, 600, 600, 600), strict=True)
     )
+    return tiers
 
 
 def file_fast(stack: DevStack, petition_id: str, village_respond: float) -> dict[str, Any]:
-    body = filing(petition_id, policy=fast_policy(village_respond)).model_dump_json()
-    filed: dict[str, Any] = stack.cli_json("file", "--from", "-", input=body)
+    """File through the CLI, whose deployment policy (its own PETITIONFLOW_POLICY_FILE) is fast."""
+    policy = stack.policy_file(f"village-{village_respond:g}", fast_policy(village_respond))
+    filed: dict[str, Any] = stack.cli_json(
+        "file", "--from", "-", input=json.dumps(filing_body(petition_id)), policy=policy
+    )
     return filed
 
 
@@ -51,10 +45,12 @@ def official_args(tier: Tier) -> list[str]:
 def test_a_petition_climbs_on_its_own_and_is_answered_by_the_township(stack: DevStack) -> None:
     filed = file_fast(stack, "e2e-climb", village_respond=2)
     assert (filed["created"], filed["petition"]["tier"]) == (True, "village")
-    again = stack.cli_json(
-        "file", "--from", "-", input=filing("e2e-climb", policy=fast_policy(2)).model_dump_json()
-    )
+    again = stack.cli_json("file", "--from", "-", input=json.dumps(filing_body("e2e-climb")))
     assert again["created"] is False
+
+    carrying = stack.cli("file", "--from", "-", input=filing("e2e-policy").model_dump_json())
+    assert carrying.returncode == 2
+    assert "policy: Value error, a filing cannot choose its policy" in " ".join(carrying.stderr.split())
 
     view = wait_for_tier(stack, "e2e-climb", "township")
     assert (view["tier"], view["deadlines_missed"], view["tiers_visited"]) == (
@@ -104,13 +100,13 @@ def test_a_petition_climbs_on_its_own_and_is_answered_by_the_township(stack: Dev
 def test_bad_input_exits_2_names_the_field_and_changes_nothing(stack: DevStack) -> None:
     before = len(stack.cli_json("list", "--limit", "1000"))
 
-    too_long = json.loads(filing("e2e-long").model_dump_json())
+    too_long = filing_body("e2e-long")
     too_long["description"] = "x" * 4001
     done = stack.cli("file", "--from", "-", input=json.dumps(too_long))
     assert done.returncode == 2
     assert "description: String should have at most 4000 characters" in done.stderr
 
-    unknown = json.loads(filing("e2e-unknown").model_dump_json())
+    unknown = filing_body("e2e-unknown")
     unknown["priority"] = "high"
     done = stack.cli("file", "--from", "-", input=json.dumps(unknown))
     assert (done.returncode, "priority: Extra inputs are not permitted" in done.stderr) == (2, True)

@@ -14,8 +14,7 @@ from shapely.geometry import shape
 
 from schemas.common import Tier
 from tests.e2e.conftest import DevStack
-from tests.e2e.test_cli import fast_policy
-from tests.factories import REGION, filing
+from tests.factories import REGION, filing, filing_body
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -79,8 +78,14 @@ def test_officials_answer_over_http_after_an_automatic_escalation(stack: DevStac
     township = stack.secret(
         "officials", "add", "wu-township", "--tier", "township", "--region", REGION.township
     )
-    body = json.loads(filing("e2e-http", policy=fast_policy(2)).model_dump_json())
+    # The stack's policy file gives an urgent petition 2 s at the village (tests/e2e/conftest.py).
+    body = {**filing_body("e2e-http"), "urgency": "urgent"}
     with httpx.Client(base_url=stack.api, timeout=30) as http:
+        carrying = http.post(
+            "/v1/petitions", json=filing("e2e-policy").model_dump(mode="json"), headers={"X-API-Key": key}
+        )
+        assert carrying.status_code == 422
+        assert carrying.json()["error"]["fields"][0]["path"] == "policy"
         filed = http.post("/v1/petitions", json=body, headers={"X-API-Key": key})
         assert (filed.status_code, filed.json()["created"]) == (201, True)
         again = http.post("/v1/petitions", json=body, headers={"X-API-Key": key})
@@ -135,7 +140,7 @@ def test_bad_requests_get_a_4xx_naming_the_problem_and_change_nothing(stack: Dev
         )
         assert malformed.status_code in (400, 422)
 
-        body = json.loads(filing("e2e-bad").model_dump_json())
+        body = filing_body("e2e-bad")
         too_long = http.post(
             "/v1/petitions", json={**body, "description": "x" * 4001}, headers={"X-API-Key": key}
         )

@@ -15,13 +15,14 @@ from petitionflow.client import PetitionClient
 from schemas.commands import (
     AcknowledgeInput,
     AssessInput,
+    DirectoryChangeInput,
     ProvideInfoInput,
     RateInput,
     RecordReturnVisitInput,
     ResolveInput,
 )
-from schemas.common import AssessmentDecision, Outcome, Rating, Tier
-from tests.factories import contact_cadre, filing, official, petitioner
+from schemas.common import SYSTEM, Actor, AssessmentDecision, Outcome, Rating, Tier
+from tests.factories import REGION, contact_cadre, filing, official, petitioner
 
 DAY = timedelta(days=1)
 Scenario = Callable[[WorkflowEnvironment, PetitionClient], Awaitable[str]]
@@ -140,3 +141,38 @@ SCENARIOS: dict[str, Scenario] = {
     "continue-as-new": continue_as_new,
 }
 """File name (without ``.json``) → scenario."""
+
+
+# ------------------------------------------------------------------ directory changes (its own patch)
+
+
+async def directory_changes(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """The directory changes under an open petition (the ``directory-changes`` patch): its village is
+    merged into Xishan and its household gets another cadre; Xishan's official answers it, the new
+    cadre records the return visit."""
+    await petitions.file(filing("golden-directory"))
+    merged = REGION.model_copy(update={"village": "v-xishan"})
+    await petitions.directory_changed(
+        "golden-directory",
+        DirectoryChangeInput(
+            actor=SYSTEM, directory_version=2, answering=merged, contact_cadre_id="cadre-wang"
+        ),
+    )
+    xishan = official(Tier.VILLAGE, region=merged)
+    await petitions.act("golden-directory", AcknowledgeInput(actor=xishan))
+    await petitions.act("golden-directory", AssessInput(actor=xishan, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        "golden-directory",
+        ResolveInput(actor=xishan, outcome=Outcome.RESOLVED, public_summary="Xishan rebuilt the bridge."),
+    )
+    await petitions.act("golden-directory", RateInput(actor=petitioner(), rating=Rating.SATISFIED))
+    await env.sleep(30 * DAY + timedelta(hours=1))
+    cadre = Actor.contact_cadre("cadre-wang", merged.village)
+    await petitions.act("golden-directory", RecordReturnVisitInput(actor=cadre, held=True))
+    await petitions.handle("golden-directory").result()
+    return "golden-directory"
+
+
+SCENARIOS["directory-changes"] = directory_changes
+ADDED_AFTER_V1 = frozenset({"directory-changes"})
+"""Scenarios of paths that did not exist before ``lean-steps``: ``v1/`` has no history of them."""

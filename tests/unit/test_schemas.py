@@ -27,6 +27,7 @@ from schemas.events import (
     Acknowledged,
     Assessed,
     Closed,
+    ContactCadreChanged,
     DeadlineMissed,
     Envelope,
     Escalated,
@@ -36,6 +37,7 @@ from schemas.events import (
     InfoRequested,
     InfoWaitLapsed,
     PetitionFiled,
+    RegionRenamed,
     ReminderDue,
     Reopened,
     Resolved,
@@ -207,6 +209,16 @@ ONE_OF_EACH: list[Event] = [
     ReturnVisitDue(at=T0, actor=SYSTEM, contact_cadre_id=CADRE_ID, visit_by=T0 + days(30)),
     ReturnVisitRecorded(at=T0, actor=Actor.contact_cadre(CADRE_ID, "v-dongli"), held=False, note="wet"),
     ReturnVisitLapsed(at=T0, actor=SYSTEM),
+    ContactCadreChanged(
+        at=T0, actor=SYSTEM, from_cadre_id=CADRE_ID, to_cadre_id="cadre-zhao", directory_version=2
+    ),
+    RegionRenamed(
+        at=T0,
+        actor=SYSTEM,
+        renamed={HOME.village: "v-xinhe"},
+        answering=HOME.model_copy(update={"village": "v-xinhe"}),
+        directory_version=2,
+    ),
 ]
 
 
