@@ -19,7 +19,7 @@ from schemas.commands import ResolveInput
 from schemas.common import Actor, Outcome, Role, Tier
 from tests.api import georeport
 from tests.api.conftest import Api
-from tests.factories import filing, official
+from tests.factories import filing_body, official
 
 UNPRINTABLE_REASON = "must not contain control characters (other than tab, newline, carriage return)"
 
@@ -35,7 +35,7 @@ def _spec_errors(response: httpx.Response) -> list[tuple[int, str]]:
 
 
 async def _filed(api: Api, petition_id: str, **changes: Any) -> httpx.Response:
-    body = filing(petition_id).model_dump(mode="json") | changes
+    body = filing_body(petition_id) | changes
     return await api.http.post("/v1/petitions", json=body, headers=api.service)
 
 

@@ -21,7 +21,7 @@ async def test_dev_loads_the_sample_into_an_empty_directory_once(pool: asyncpg.P
     assert version.counts == {
         "regions": 423,
         "offices": 429,
-        "people": 3008,
+        "people": 3010,
         "duty": 400,
         "successors": 0,
         "households": 100_000,
