@@ -22,6 +22,7 @@ from petitionflow import logs
 from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
+from petitionflow.api.petitioner import ProofConfig
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
@@ -129,6 +130,7 @@ async def _serve(
                     edge=EdgeConfig.from_settings(settings, listening=f"http://{api_host}:{api_port}"),
                     gazetteer=sample_gazetteer(nearest_metres=settings.open311_nearest_metres),
                     open311_crs=Crs(settings.open311_crs),
+                    proofs=ProofConfig.from_settings(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
