@@ -119,7 +119,7 @@ def national_number(phone: str) -> str | None:
     return digits[-11:] if len(digits) >= 11 else None
 
 
-_REPLY = re.compile(r"^\D*(\d{4})\D*([123])(?:\D.*)?$", re.DOTALL)
+_REPLY = re.compile(r"^\D*(\d{4})\D*([123])\D*$")
 
 
 def parse_reply(text: str) -> tuple[str, Rating] | None:
