@@ -19,7 +19,8 @@ ServiceName = str
 """The name of a backend service holding API keys (``hotline``, ``web-form``, ``open311-gateway`` …)."""
 
 TOKEN_ROLES = (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR)
-"""Who may hold a bearer token. Petitioners act through a service's API key; the system never logs in."""
+"""Who may hold a bearer token. Petitioners prove themselves per petition (link tokens, reply codes,
+callbacks: ``petitionflow.proofs``); the system never logs in."""
 
 
 def _new_secret() -> tuple[str, bytes]:

@@ -176,6 +176,8 @@ async def file_petition(
     _bind(filing.petition_id)
     refuse_unprintable("body", filing.model_dump(mode="json"))
     filing = filings.bind_to_key(filing, service, app.catalogue)
+    if (problem := scope.personal_in_id(filing)) is not None:
+        raise filings.invalid(("petition_id",), problem)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import structlog
@@ -21,7 +22,7 @@ from fastapi import Request
 
 from petitionflow.api.deps import Reader
 from petitionflow.api.errors import ApiError
-from schemas.commands import PetitionerContact
+from schemas.commands import FilePetitionInput, PetitionerContact
 from schemas.common import PersonId, PetitionId, RegionPath, Role, Tier
 from schemas.state import PetitionState
 from store import access
@@ -50,6 +51,21 @@ class ListedPetition(PetitionRow):
     """A read-model row whose ``state`` is shown as its reader may see it."""
 
     state: PetitionView
+
+
+def personal_in_id(filing: FilePetitionInput) -> str | None:
+    """Why the filing's ``petition_id`` is refused, or None: the id becomes the Temporal workflow id
+    (``petition-<id>``), which no codec encrypts and every operator sees, so it must not carry the
+    petitioner's phone number (its last 7 digits, whatever the punctuation) or name (of 5 letters
+    or more once spaces and punctuation are gone: an id is ASCII, a name in Chinese never matches)."""
+    digits = re.sub(r"\D", "", filing.petition_id)
+    phone = re.sub(r"\D", "", filing.petitioner.phone or "")
+    if len(phone) >= 7 and phone[-7:] in digits:
+        return "must not contain the petitioner's phone number: it is the workflow id every operator sees"
+    name = re.sub(r"\W", "", filing.petitioner.name).lower()
+    if len(name) >= 5 and name in re.sub(r"\W", "", filing.petition_id).lower():
+        return "must not contain the petitioner's name: it is the workflow id every operator sees"
+    return None
 
 
 def not_found(petition_id: str) -> ApiError:

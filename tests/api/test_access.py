@@ -465,3 +465,32 @@ def test_an_auditor_actor_still_serializes_without_a_relay() -> None:
         "tier": None,
         "region_id": None,
     }
+
+
+# ------------------------------------------------------------------------- nothing personal outside
+
+
+async def test_a_petition_id_carrying_the_phone_or_name_is_refused_it_would_be_the_workflow_id(
+    api: Api,
+) -> None:
+    for petition_id, what in (("hl-139-0000-0042", "phone number"), ("p-wangfang-1", "name")):
+        body = filing(petition_id).model_dump(mode="json")
+        response = await api.http.post("/v1/petitions", json=body, headers=api.service)
+
+        assert response.status_code == 422, response.text
+        [problem] = response.json()["error"]["fields"]
+        assert (problem["location"], problem["path"]) == ("body", "petition_id")
+        assert f"must not contain the petitioner's {what}" in problem["reason"]
+        assert not await api.exists(petition_id)
+
+
+async def test_search_attributes_and_memo_hold_nothing_personal(api: Api) -> None:
+    await _file(api, "s-14")
+    described = await api.petitions.handle("s-14").describe()
+
+    attributes = {key.name: value for key, value in described.typed_search_attributes}
+    ours = {"PetitionTier", "PetitionStage", "PetitionRegion", "PetitionOverdue"}
+    assert set(attributes) <= {*ours, "TemporalChangeVersion"}, "the SDK's own: the patches applied"
+    assert attributes["PetitionRegion"] == [REGION.village, REGION.township, REGION.county, REGION.city]
+    assert await described.memo() == {}
+    assert described.id == "petition-s-14"
