@@ -19,12 +19,12 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import API_KEY, AnyReader, AppServices, FilingService, Official
+from petitionflow.api.deps import API_KEY, AnyReader, AppServices, FilingService, Official, Reader
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
-from schemas.common import PersonId, PetitionId, RegionId, Stage, Tier
+from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from store import access
 from store.models import EchoWallEntry, FigureGroup, FigureRow
@@ -126,6 +126,17 @@ async def _view(app: AppServices, petition_id: str) -> PetitionState:
         raise
 
 
+_WHO_REFUSALS = frozenset({RefusalCode.WRONG_REGION, RefusalCode.WRONG_TIER, RefusalCode.NOT_AN_OFFICIAL})
+
+
+async def _may_read(app: AppServices, petition_id: str, action: Action) -> bool:
+    """Whether the official refused for who they are may know the petition exists: one outside its
+    regions is answered 404, as a read would be, not with the rules' reason (which names its tier)."""
+    state = await _view(app, petition_id)
+    reader = Reader(actor=action.actor, service=None)
+    return scope.may_read(reader, state.region, owner=None, contact_cadre_id=state.contact_cadre_id)
+
+
 async def _act(
     app: AppServices,
     petition_id: str,
@@ -143,6 +154,8 @@ async def _act(
         except Refusal as refusal:
             if isinstance(body, PetitionerBody):
                 raise petitioner.refused(refusal) from None
+            if refusal.code in _WHO_REFUSALS and not await _may_read(app, petition_id, action):
+                raise scope.not_found(petition_id) from None
             raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:

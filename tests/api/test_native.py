@@ -105,19 +105,20 @@ async def test_each_tier_acts_by_token_and_escalation_moves_who_may_act(api: Api
     ]
 
 
-async def test_an_official_of_another_region_is_refused_403(api: Api) -> None:
+async def test_an_official_of_another_region_is_answered_404_as_if_nothing_were_filed(api: Api) -> None:
+    """The rules' reason (wrong_region, naming the petition's village) would tell an official of
+    another region that the petition exists and where: they get the answer a missing id gets."""
     await _file(api, "n-4")
     elsewhere = await api.official(Tier.VILLAGE, region=OTHER_REGION, official_id="xishan-official")
+    above = await api.official(Tier.TOWNSHIP, official_id="xiazhuang-official")
 
     response = await api.http.post("/v1/petitions/n-4/actions/acknowledge", json={}, headers=elsewhere)
+    in_scope = await api.http.post("/v1/petitions/n-4/actions/acknowledge", json={}, headers=above)
 
-    assert response.status_code == 403
-    assert response.json() == {
-        "error": {
-            "code": "wrong_region",
-            "reason": "the petition belongs to village v-dongshan; xishan-official serves village v-xishan",
-        }
-    }
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "reason": "no petition n-4 was filed"}}
+    assert (in_scope.status_code, in_scope.json()["error"]["code"]) == (403, "wrong_tier")
+    assert await api.events("n-4") == ["PetitionFiled"]
 
 
 async def test_an_auditor_token_cannot_act(api: Api) -> None:
