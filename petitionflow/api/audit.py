@@ -63,14 +63,19 @@ async def export_petition(
 
 
 @router.get("/petitions/{petition_id}/verify", response_model=VerifyReport, responses=_AUDIT_ERRORS)
-async def verify_petition(petition_id: PetitionId, app: AppServices, _: Auditor) -> VerifyReport:
-    """Replay, hash chain, fold, history and read model, compared; ``ok`` only when all agree."""
+async def verify_petition(
+    petition_id: PetitionId, app: AppServices, who: Auditor, request: Request
+) -> VerifyReport:
+    """Replay, hash chain, fold, history and read model, compared; ``ok`` only when all agree. The
+    findings quote the values that differ, the text too: the read is in the access log."""
     try:
-        return await verify(app.petitions.temporal, app.pool, petition_id)
+        report = await verify(app.petitions.temporal, app.pool, petition_id)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise _not_found(petition_id) from None
         raise
+    await scope.log_audit_read(app.pool, Reader(actor=who, service=None), petition_id, request=request)
+    return report
 
 
 @router.get("/petitions/{petition_id}/timeline", response_model=list[TimelineEntry], responses=_AUDIT_ERRORS)
