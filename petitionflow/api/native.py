@@ -145,12 +145,15 @@ async def _act(
     caller: str,
     key: str | None,
     body: OfficialBody | PetitionerBody,
+    shown: Callable[[PetitionState], PetitionState] = lambda state: state,
 ) -> PetitionState | Response:
+    """Send ``action``, once per Idempotency-Key; answer with the new state as ``shown`` makes it
+    (kept so, for a replay)."""
     structlog.contextvars.bind_contextvars(action=action.kind)
 
     async def send(update_id: str | None) -> PetitionState:
         try:
-            return await app.petitions.act(petition_id, action, request_id=update_id)
+            return shown(await app.petitions.act(petition_id, action, request_id=update_id))
         except Refusal as refusal:
             if isinstance(body, PetitionerBody):
                 raise petitioner.refused(refusal) from None
@@ -199,7 +202,12 @@ async def file_petition(
 
 
 def _route(
-    verb: str, act: Callable[..., Awaitable[PetitionState | Response]], body_type: type, who: str, how: str
+    verb: str,
+    act: Callable[..., Awaitable[PetitionState | Response]],
+    body_type: type,
+    who: str,
+    how: str,
+    answer: type[PetitionState] = PetitionState,
 ) -> None:
     # FastAPI reads the body's model from the annotation: give each verb its own.
     act.__annotations__["body"] = body_type
@@ -211,7 +219,7 @@ def _route(
         tags=["actions"],
         summary=f"{verb} ({who})",
         description=f"{ACTION_TYPES[verb].__doc__}\n\n{how}",
-        response_model=PetitionState,
+        response_model=answer,
         responses=_errors(400, 401, 403, 404, 409, 422),
     )
 
@@ -251,7 +259,11 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
             request, app, petition_id, body.petitioner_id, link=link, api_key=api_key, operator=operator
         )
         action = to_action(verb, body, proven.actor)
-        return await _act(app, petition_id, action, caller=proven.caller, key=idempotency_key, body=body)
+        # The household sees its own petition; a relaying service what any service may read.
+        shown = scope.as_seen_by_household if link else scope.withhold
+        return await _act(
+            app, petition_id, action, caller=proven.caller, key=idempotency_key, body=body, shown=shown
+        )
 
     _route(
         verb,
@@ -262,7 +274,9 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
         f"operator records the answer given on a callback (`{petitioner.OPERATOR_HEADER}`, with the "
         "API key of a service holding the callback permission). A service's key alone is 403 "
         "`petitioner_proof_required`; a proof that does not hold (a wrong, expired or another "
-        "petition's token, another petitioner's id) 403 `petitioner_unproven`, alike.",
+        "petition's token, another petitioner's id) 403 `petitioner_unproven`, alike. The answer "
+        "holds the petition's text for the household (a link token), not for a relaying service.",
+        answer=scope.PetitionView,
     )
 
 

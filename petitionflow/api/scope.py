@@ -114,11 +114,17 @@ def entitled(reader: Reader, state: PetitionState) -> bool:
     )
 
 
-def _withhold(state: PetitionState) -> PetitionView:
+def withhold(state: PetitionState) -> PetitionView:
+    """``state`` without its personal fields, as a reader not entitled to them sees it."""
     values = state.model_dump()
     for name in PERSONAL_FIELDS:
         values[name] = None
     return PetitionView.model_validate({**values, "withheld": (*PERSONAL_FIELDS, CONTACT)})
+
+
+def as_seen_by_household(state: PetitionState) -> PetitionView:
+    """``state`` as its own petitioner sees it: everything but the contact they gave."""
+    return PetitionView.model_validate({**state.model_dump(), "withheld": (CONTACT,)})
 
 
 def _request_id() -> str | None:
@@ -134,7 +140,7 @@ async def present(pool: Db, reader: Reader, state: PetitionState, *, request: Re
     """``state`` as ``reader`` may see it, with the petitioner's contact for those entitled; a read
     of personal fields is written to the access log first."""
     if not entitled(reader, state):
-        return _withhold(state)
+        return withhold(state)
     contact = await access.contact(pool, state.petitioner_id)
     fields = [*PERSONAL_FIELDS, *([CONTACT] if contact is not None else [])]
     await access.record_reads(
@@ -159,7 +165,7 @@ async def present_rows(
             view = PetitionView.model_validate(row.state.model_dump())
             logged.append((row.petition_id, PERSONAL_FIELDS))
         else:
-            view = _withhold(row.state)
+            view = withhold(row.state)
         shown.append(ListedPetition.model_validate({**dict(row), "state": view}))
     await access.record_reads(
         pool, _store_reader(reader), logged, route=request.url.path, request_id=_request_id()

@@ -254,6 +254,8 @@ async def test_a_household_rates_by_link_token_and_the_event_names_the_proof(api
     )
 
     assert rated.status_code == 200, rated.text
+    assert rated.json()["description"].startswith("The bridge"), "the household reads its own petition"
+    assert rated.json()["withheld"] == ["contact"]
     await api.stored("s-7", rated.json()["seq"])
     assert await _actors(api, "s-7", "FeedbackReceived") == [
         {
@@ -312,6 +314,7 @@ async def test_a_hotline_callback_is_recorded_with_its_operator_and_service(api:
         "petitioner_unproven",
     )
     assert rated.status_code == 200, rated.text
+    assert (rated.json()["description"], rated.json()["petitioner_id"]) == (None, None), "a service's answer"
     await api.stored("s-9", rated.json()["seq"])
     [actor] = await _actors(api, "s-9", "FeedbackReceived")
     assert actor["relay"] == {"proof": "callback", "service": "hotline-12345", "operator": "operator-liu"}
