@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field, StringConstraints
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -40,6 +40,7 @@ from petitionflow.api.deps import (
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.limits import RateLimiter
 from petitionflow.api.params import refuse_unprintable
+from petitionflow.api.scope import PetitionView, as_seen_by_household
 from petitionflow.client import Refusal
 from petitionflow.settings import Settings
 from schemas.commands import RateInput
@@ -211,6 +212,46 @@ async def petitioner_link(
     now = datetime.now(UTC)
     token = proofs.issue_link(cfg.secret, petition_id, state.petitioner_id, now=now)
     return PetitionerLink(petition_id=petition_id, token=token, expires_at=now + cfg.link_max_age)
+
+
+@router.get(
+    "/petitions/{petition_id}/as-petitioner",
+    response_model=PetitionView,
+    summary="The petition as its petitioner sees it, by link token (apps, the SMS's web page)",
+    responses={
+        401: {"model": ErrorBody, "description": f"No {TOKEN_HEADER}."},
+        403: {"model": ErrorBody, "description": "petitioner_unproven: the token does not hold here."},
+        429: {"model": ErrorBody, "description": "Too many attempts on this petition: wait Retry-After."},
+    },
+)
+async def as_petitioner(
+    petition_id: Annotated[str, StringConstraints(min_length=1, max_length=64)],
+    app: AppServices,
+    request: Request,
+    link: Annotated[str | None, Header(alias=TOKEN_HEADER, min_length=1, max_length=1000)] = None,
+) -> PetitionView:
+    """Everything but the contact the household gave: the question it was asked, the answer, the
+    deadlines. The token must be this petition's; the attempt counts like an action's."""
+    structlog.contextvars.bind_contextvars(petition_id=petition_id)
+    if not link:
+        raise ApiError(
+            401, "unauthenticated", f"an {TOKEN_HEADER} header (the household's link token) is required"
+        )
+    cfg = config(request)
+    await throttle(request.app.state.limiter, cfg, "petition", petition_id)
+    found = proofs.check_link(cfg.secret, link, petition_id, max_age=cfg.link_max_age)
+    if found is None:
+        raise unproven()
+    try:
+        state = await app.petitions.view(petition_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise unproven() from None
+        raise
+    if state.petitioner_id != found:
+        raise unproven()
+    structlog.contextvars.bind_contextvars(actor="petitioner", proof=Proof.LINK.value)
+    return as_seen_by_household(state)
 
 
 class InboundSms(BaseModel):

@@ -268,6 +268,24 @@ async def test_a_household_rates_by_link_token_and_the_event_names_the_proof(api
     ]
 
 
+async def test_a_household_reads_its_own_petition_by_link_token_and_nothing_else(api: Api) -> None:
+    await _file(api, "s-15")
+    await _file(api, "s-15b")
+    household = await api.household("s-15")
+
+    own = await api.http.get("/v1/petitions/s-15/as-petitioner", headers=household)
+    other = await api.http.get("/v1/petitions/s-15b/as-petitioner", headers=household)
+    missing = await api.http.get("/v1/petitions/s-404/as-petitioner", headers=api.link("s-404"))
+    none = await api.http.get("/v1/petitions/s-15/as-petitioner")
+
+    assert own.status_code == 200, own.text
+    assert (own.json()["petition_id"], own.json()["petitioner_id"]) == ("s-15", PETITIONER_ID)
+    assert own.json()["description"].startswith("The bridge") and own.json()["contact"] is None
+    assert other.status_code == missing.status_code == 403
+    assert other.json() == missing.json(), "a token for a petition that does not exist answers alike"
+    assert none.status_code == 401
+
+
 async def test_guesses_at_a_petitions_link_are_throttled_and_then_even_a_good_one_waits(
     api: Api, strict: httpx.AsyncClient
 ) -> None:

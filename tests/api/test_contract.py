@@ -57,6 +57,7 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
         ),
         "/v1/audit/access-log",
         "/v1/petitions/{petition_id}/petitioner-link",
+        "/v1/petitions/{petition_id}/as-petitioner",
         "/v1/sms/inbound",
     }
     assess = paths["/v1/petitions/{petition_id}/actions/assess"]["post"]
