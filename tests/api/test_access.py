@@ -266,6 +266,8 @@ async def test_a_household_rates_by_link_token_and_the_event_names_the_proof(api
             "relay": {"proof": "link", "service": "hotline", "operator": None},
         }
     ]
+    verified = await api.http.get("/v1/audit/petitions/s-7/verify", headers=await api.auditor())
+    assert verified.json()["ok"] is True, "replay, chain and fold agree with the relay recorded"
 
 
 async def test_a_household_reads_its_own_petition_by_link_token_and_nothing_else(api: Api) -> None:
