@@ -112,6 +112,25 @@ async def issue_reply_code(
     return code
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerProofs:
+    """What the SMS carrying an answer gives the household: a link and a reply code."""
+
+    link_token: str
+    """For the web page or app the SMS links to (``X-Petitioner-Token``)."""
+    reply_code: str
+    """For answering by SMS: "回复 <code>1 满意，<code>2 基本满意，<code>3 不满意"."""
+
+
+async def issue_answer_proofs(
+    db: Db, secret: str, petition_id: PetitionId, petitioner_id: PersonId
+) -> AnswerProofs:
+    """Both proofs for the SMS that tells a household its petition was answered (the notifications
+    sender calls this when it sends a ``Resolved`` message); the reply code replaces any earlier one."""
+    code = await issue_reply_code(db, secret, petition_id, petitioner_id)
+    return AnswerProofs(link_token=issue_link(secret, petition_id, petitioner_id), reply_code=code)
+
+
 def national_number(phone: str) -> str | None:
     """The last 11 digits of a phone number (a mainland mobile, or an area code and landline), or
     None when it has fewer: the country code and punctuation do not count."""

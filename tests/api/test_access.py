@@ -343,7 +343,9 @@ async def test_a_hotline_callback_is_recorded_with_its_operator_and_service(api:
 async def test_an_sms_reply_code_rates_once_from_the_phone_on_record(api: Api) -> None:
     await _file(api, "s-10")
     await _answered(api, "s-10")
-    code = await proofs.issue_reply_code(api.pool, api.link_secret, "s-10", PETITIONER_ID)
+    sent = await proofs.issue_answer_proofs(api.pool, api.link_secret, "s-10", PETITIONER_ID)
+    assert proofs.check_link(api.link_secret, sent.link_token, "s-10") == PETITIONER_ID
+    code = sent.reply_code
     wrong = f"{(int(code) + 1) % 10_000:04d}"
     gateway = {"X-API-Key": await auth.issue_api_key(api.pool, "sms-gateway")}
 
