@@ -71,7 +71,8 @@ class Filed(BaseModel):
     """The answer to a filing: ``created`` is false when the id was filed before (nothing new)."""
 
     created: bool
-    petition: PetitionState
+    petition: scope.PetitionView
+    """As any service reads it: without the petition's text and petitioner (``withheld``)."""
 
 
 PetitionerToken = Annotated[
@@ -198,7 +199,7 @@ async def file_petition(
     filed = await app.petitions.file(filing)
     if not filed.created:
         response.status_code = 200
-    return Filed(created=filed.created, petition=await _view(app, filing.petition_id))
+    return Filed(created=filed.created, petition=scope.withhold(await _view(app, filing.petition_id)))
 
 
 def _route(

@@ -174,6 +174,10 @@ async def test_a_service_reads_only_what_it_filed(api: Api) -> None:
     link_by_other = await api.http.post("/v1/petitions/s-4/petitioner-link", headers=other)
 
     assert mine.status_code == 200
+    refiled = await api.http.post(
+        "/v1/petitions", json=filing("s-4").model_dump(mode="json"), headers=api.service
+    )
+    assert (refiled.json()["created"], refiled.json()["petition"]["description"]) == (False, None)
     assert (mine.json()["description"], mine.json()["withheld"][0]) == (None, "description")
     assert (theirs.status_code, theirs.json()) == (404, _missing("s-4"))
     assert (unowned.status_code, unowned.json()) == (404, _missing("s-unowned"))
