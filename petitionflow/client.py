@@ -148,8 +148,13 @@ class PetitionClient:
         official_id: PersonId | None = None,
         limit: int = 100,
         after: PetitionId | None = None,
+        within: tuple[Tier, RegionId] | None = None,
+        filed_by: str | None = None,
     ) -> list[PetitionRow]:
-        """Petitions from the read model matching every filter given, ``limit`` at a time after ``after``."""
+        """Petitions from the read model matching every filter given, ``limit`` at a time after ``after``.
+
+        ``within`` (a tier and a region) and ``filed_by`` (a service) scope the list to a reader:
+        see ``store.queries.list_petitions``."""
         return await queries.list_petitions(
             self._read_model(),
             tier=tier,
@@ -159,6 +164,8 @@ class PetitionClient:
             official_id=official_id,
             limit=limit,
             after=after,
+            within=within,
+            filed_by=filed_by,
         )
 
     async def echo_wall(

@@ -23,6 +23,60 @@ def _drop_color_message(
     return event_dict
 
 
+PERSONAL_KEYS = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "phone",
+        "email",
+        "address",
+        "address_string",
+        "description",
+        "info",
+        "comment",
+        "note",
+        "question",
+        "contact",
+        "petitioner",
+        "text",
+        "sms",
+        "link",
+        "token",
+        "api_key",
+        "authorization",
+        "secret",
+    }
+)
+"""Log fields that would carry a petitioner's words or contact, or a credential: never written.
+
+No code logs them today (petition ids, actor roles and ids, services and codes are what the lines
+carry); this is the net under a future ``log.info(..., phone=...)``."""
+WITHHELD = "[withheld]"
+
+
+def _scrub(value: object, depth: int) -> object:
+    if isinstance(value, dict) and depth > 0:
+        return {
+            k: (WITHHELD if isinstance(k, str) and k.lower() in PERSONAL_KEYS else _scrub(v, depth - 1))
+            for k, v in value.items()
+        }
+    return value
+
+
+def drop_personal(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Drop the fields named in ``PERSONAL_KEYS`` from a line (and mask them in dicts it carries,
+    two levels deep), whoever logged it: structlog, the standard library's ``extra``, Temporal."""
+    for key in [k for k in event_dict if k.lower() in PERSONAL_KEYS]:
+        del event_dict[key]
+    for key, value in event_dict.items():
+        if isinstance(value, dict):
+            event_dict[key] = _scrub(value, 2)
+    return event_dict
+
+
 _listener: logging.handlers.QueueListener | None = None
 
 
@@ -85,6 +139,7 @@ def configure(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_color_message],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                drop_personal,
                 *_exceptions(fmt),
                 renderer,
             ],

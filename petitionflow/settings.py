@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/petitionflow"
 """Where ``petitionflow dev`` serves with its default ports: other commands look there when unset."""
 
+
+DEV_LINK_SECRET_FILE = "link.secret"
+"""In ``data_dir``: the link secret generated when ``PETITIONFLOW_LINK_SECRET`` is unset (owner-only)."""
 
 DEV_PASSWORD_FILE = "petitionflow.password"
 """In an embedded PostgreSQL's data folder: the superuser's generated password (owner-only)."""
@@ -73,6 +77,32 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     """The deployment's policy (TOML, ``petitionflow/policy.py``); unset: the built-in defaults.
     Read and checked when a process starts: a bad file stops it (exit code 2)."""
+
+    link_secret: SecretStr | None = None
+    """Signs petitioners' link tokens and keys their reply codes' HMACs; every API process of a
+    deployment needs the same one. Unset: one is generated into ``data_dir/link.secret``."""
+    link_max_age_days: float = Field(default=30.0, gt=0)
+    """How long a petitioner's link token holds."""
+    petitioner_guesses: int = Field(default=10, ge=1)
+    """Attempts to prove a petitioner (link token, reply code) per petition or phone, per window."""
+    petitioner_guess_window_seconds: float = Field(default=900.0, gt=0)
+
+    def link_secret_value(self) -> str:
+        """The configured link secret, or the one kept in (and, the first time, generated into)
+        ``data_dir/link.secret``, readable by its owner only."""
+        if self.link_secret is not None and self.link_secret.get_secret_value():
+            return self.link_secret.get_secret_value()
+        path = self.data_dir / DEV_LINK_SECRET_FILE
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(32)
+        with path.open("x") as handle:
+            path.chmod(0o600)
+            handle.write(secret)
+        return secret
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

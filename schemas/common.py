@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 PetitionId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -110,13 +117,46 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+class Proof(StrEnum):
+    """How a petitioner's action was proved to be theirs, or how an operator acted."""
+
+    LINK = "link"
+    """A signed, expiring link token tied to the one petition (the SMS answering it, an app)."""
+    REPLY_CODE = "reply_code"
+    """The petition's short reply code, sent back from the petitioner's phone on record (SMS)."""
+    CALLBACK = "callback"
+    """A hotline callback (回访) recorded by an operator of a service holding the callback permission."""
+    OPERATOR = "operator"
+    """An operator acting straight through Temporal (``petitionflow act --operator``)."""
+
+
+class Relay(Contract):
+    """Who carried an action to the engine for the actor: the service, its operator, and the proof."""
+
+    proof: Proof
+    service: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    """The backend service that relayed it (its API key's name)."""
+    operator: PersonId | None = None
+    """The person who recorded it: the hotline operator of a callback, the CLI's operator."""
+
+
 class Actor(Contract):
-    """Who did something. Officials and contact cadres carry the tier and region they serve."""
+    """Who did something. Officials and contact cadres carry the tier and region they serve.
+
+    ``relay`` (optional, added after the first histories were recorded) names the service and
+    operator that carried the action and how it was proved; it is left out of the serialized form
+    when unset, so every actor recorded before it serializes, hashes and replays exactly as before.
+    """
 
     role: Role
     id: PersonId
     tier: Tier | None = None
     region_id: RegionId | None = None
+    relay: Relay | None = Field(default=None, exclude_if=lambda relay: relay is None)
+
+    def relayed(self, relay: Relay) -> Actor:
+        """This actor, with ``relay`` recorded."""
+        return copy_with(self, {"relay": relay})
 
     @model_validator(mode="after")
     def _officials_have_a_jurisdiction(self) -> Self:

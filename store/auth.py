@@ -21,7 +21,8 @@ ServiceName = str
 """The name of a backend service holding API keys (``hotline``, ``web-form``, ``open311-gateway`` …)."""
 
 TOKEN_ROLES = (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR)
-"""Who may hold a bearer token. Petitioners act through a service's API key; the system never logs in."""
+"""Who may hold a bearer token. Petitioners prove themselves per petition (link tokens, reply codes,
+callbacks: ``petitionflow.proofs``); the system never logs in."""
 
 
 ROSTER_ROLES = {PersonRole.OFFICIAL: Role.OFFICIAL, PersonRole.CADRE: Role.CONTACT_CADRE}
@@ -178,9 +179,13 @@ class ServiceKey:
 
     name: ServiceName
     tier: Tier
+    callback: bool = False
+    """Its operators may record a petitioner's answer on a hotline callback (migration 017)."""
 
 
-async def issue_api_key(db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE) -> str:
+async def issue_api_key(
+    db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE, callback: bool = False
+) -> str:
     """A new API key for the service ``name``; returned once, stored only as its hash.
 
     A service may hold several keys at once, so a key can be rotated without downtime.
@@ -188,13 +193,19 @@ async def issue_api_key(db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE)
     Args:
         tier: the tier every petition filed with this key starts at (the village cadres' app at
             the village, the county hotline at the county); a filing cannot choose another.
+        callback: its operators may record a petitioner's answer given on a hotline callback
+            (回访); every key of the service should agree.
     """
     if not name or len(name) > 128:
         raise ValueError("a service name is 1 to 128 characters")
     key, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO api_keys (key_hash, name, tier) VALUES ($1, $2, $3)", digest, name, tier.value
+            "INSERT INTO api_keys (key_hash, name, tier, callback) VALUES ($1, $2, $3, $4)",
+            digest,
+            name,
+            tier.value,
+            callback,
         )
     return key
 
@@ -221,6 +232,9 @@ async def authenticate_service(db: Db, key: str) -> ServiceKey | None:
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT name, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest(key)
+            "SELECT name, tier, callback FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            digest(key),
         )
-    return None if row is None else ServiceKey(name=row["name"], tier=Tier(row["tier"]))
+    if row is None:
+        return None
+    return ServiceKey(name=row["name"], tier=Tier(row["tier"]), callback=row["callback"])

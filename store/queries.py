@@ -54,10 +54,15 @@ async def list_petitions(
     official_id: PersonId | None = None,
     limit: int = 100,
     after: PetitionId | None = None,
+    within: tuple[Tier, RegionId] | None = None,
+    filed_by: str | None = None,
 ) -> list[PetitionRow]:
     """Petitions matching every filter given, in id order, ``limit`` at a time.
 
     Args:
+        within: only petitions whose grid path has this region at this tier (what an official of
+            that office may read: its own and the regions' below it).
+        filed_by: only petitions this service filed (``petition_ids``).
         region_id: a village, township, county or city id: petitions whose grid path contains it,
             or whose successor path does since a directory change (``RegionRenamed``).
         official_id: the official who acknowledged the petition at its current tier.
@@ -82,6 +87,10 @@ async def list_petitions(
         where("acknowledged_by = {}", official_id)
     if after is not None:
         where("petition_id > {}", after)
+    if within is not None:
+        where(f"{within[0].value}_id = {{}}", within[1])
+    if filed_by is not None:
+        where("petition_id IN (SELECT petition_id FROM petition_ids WHERE service = {})", filed_by)
     args.append(limit)
     sql = (
         f"SELECT {_PETITION_SELECT} FROM petitions"

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, directory, docs, errors, georeport, native, open311
+from petitionflow.api import audit, directory, docs, errors, georeport, native, open311, petitioner
 from petitionflow.api.deps import Services
 from petitionflow.api.edge import Edge, EdgeConfig
 from petitionflow.api.limits import Limits, RateLimit, RateLimiter
@@ -29,10 +29,13 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 DESCRIPTION = """\
 Petitions carried village → township → county → city until the petitioner says they were answered.
 
-* **Services** (API key in `X-API-Key`) file petitions and act for petitioners (rate, provide
-  information, withdraw).
+* **Services** (API key in `X-API-Key`) file petitions and read those they filed.
+* **Petitioners** rate, provide information and withdraw with a proof: their link token
+  (`X-Petitioner-Token`), an SMS reply code (through the gateway's `/v1/sms/inbound`), or a hotline
+  callback recorded by an operator of a service holding the callback permission.
 * **Officials** (bearer token) act on the petitions of their tier and region; the token fixes who
-  acts, and the rules answer with the new state or refuse with a code and a reason.
+  acts, and the rules answer with the new state or refuse with a code and a reason. They read the
+  petitions of their region and the regions below it; the text and the contact only while theirs.
 * The **echo wall** and the **figures** are public. **Open311 GeoReport v2** lives under
   `/open311/v2/`.
 """
@@ -50,6 +53,7 @@ def create_app(
     gazetteer: Gazetteer | None = None,
     open311_crs: Crs = Crs.GCJ02,
     policy: Policy | None = None,
+    proofs: petitioner.ProofConfig | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -64,6 +68,8 @@ def create_app(
         open311_crs: the coordinate system of a ``lat``/``long`` sent without ``attribute[crs]``.
         policy: the deployment's policy every filing is made under (default: ``Policy()``; the
             commands that serve read it from ``PETITIONFLOW_POLICY_FILE``).
+        proofs: the link secret petitioners' tokens and reply codes are checked under, and how
+            guesses are throttled (default: a fresh random secret, the default limits).
     """
     app = FastAPI(
         title="petitionflow",
@@ -76,6 +82,7 @@ def create_app(
             {"name": "actions", "description": "Act on a petition; the rules decide."},
             {"name": "public", "description": "No credentials, no personal data."},
             {"name": "open311", "description": "Open311 GeoReport v2."},
+            {"name": "petitioners", "description": "Households proving who they are: links, SMS replies."},
         ],
     )
     app.state.services = Services(
@@ -95,6 +102,8 @@ def create_app(
     app.include_router(open311.router, dependencies=checked)
     app.include_router(audit.router, dependencies=checked)
     app.include_router(directory.router, dependencies=checked)
+    app.include_router(petitioner.router, dependencies=checked)
+    app.state.proofs = proofs or petitioner.ProofConfig()
     docs.install(app)
     app.state.limiter = RateLimiter(pool, limits or Limits())
     # Outermost last: RequestContext(Edge(RateLimit(routes))). 413/415 answer before anything is

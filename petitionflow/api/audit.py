@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import csv
+import io
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.api.deps import AppServices, official
+from petitionflow.api import scope
+from petitionflow.api.deps import AppServices, Reader, official
 from petitionflow.api.errors import ApiError
 from petitionflow.api.params import UtcMoment
 from petitionflow.audit import AuditExport, TimelineEntry, VerifyReport, export, petition_timeline, verify
 from petitionflow.audit.timeline import petition_state_as_of
 from schemas.common import Actor, PetitionId, Role
 from schemas.state import PetitionState
-from store import queries
+from store import access, queries
+from store.access import AccessRead
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -42,38 +47,50 @@ def _not_found(petition_id: str) -> ApiError:
 
 
 @router.get("/petitions/{petition_id}/export", response_model=AuditExport, responses=_AUDIT_ERRORS)
-async def export_petition(petition_id: PetitionId, app: AppServices, _: Auditor) -> AuditExport:
+async def export_petition(
+    petition_id: PetitionId, app: AppServices, who: Auditor, request: Request
+) -> AuditExport:
     """Every run of the petition's Temporal history and its PostgreSQL events, as one document that
-    ``petitionflow audit verify --from`` checks offline."""
+    ``petitionflow audit verify --from`` checks offline. The read is in the access log."""
     try:
-        return await export(app.petitions.temporal, app.pool, petition_id)
+        exported = await export(app.petitions.temporal, app.pool, petition_id)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise _not_found(petition_id) from None
         raise
+    await scope.log_audit_read(app.pool, Reader(actor=who, service=None), petition_id, request=request)
+    return exported
 
 
 @router.get("/petitions/{petition_id}/verify", response_model=VerifyReport, responses=_AUDIT_ERRORS)
-async def verify_petition(petition_id: PetitionId, app: AppServices, _: Auditor) -> VerifyReport:
-    """Replay, hash chain, fold, history and read model, compared; ``ok`` only when all agree."""
+async def verify_petition(
+    petition_id: PetitionId, app: AppServices, who: Auditor, request: Request
+) -> VerifyReport:
+    """Replay, hash chain, fold, history and read model, compared; ``ok`` only when all agree. The
+    findings quote the values that differ, the text too: the read is in the access log."""
     try:
-        return await verify(app.petitions.temporal, app.pool, petition_id)
+        report = await verify(app.petitions.temporal, app.pool, petition_id)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise _not_found(petition_id) from None
         raise
+    await scope.log_audit_read(app.pool, Reader(actor=who, service=None), petition_id, request=request)
+    return report
 
 
 @router.get("/petitions/{petition_id}/timeline", response_model=list[TimelineEntry], responses=_AUDIT_ERRORS)
 async def petition_timeline_route(
     petition_id: PetitionId,
     app: AppServices,
-    _: Auditor,
+    who: Auditor,
+    request: Request,
     as_of: Annotated[UtcMoment | None, Query(description="Only events up to this moment (ISO 8601).")] = None,
 ) -> list[TimelineEntry]:
-    """Each event: when, who, tier and stage after it, what changed, deadlines met or missed."""
+    """Each event: when, who, tier and stage after it, what changed, deadlines met or missed (the
+    read is in the access log)."""
     if await queries.get_petition(app.pool, petition_id) is None:
         raise _not_found(petition_id)
+    await scope.log_audit_read(app.pool, Reader(actor=who, service=None), petition_id, request=request)
     return await petition_timeline(app.pool, petition_id, as_of=as_of)
 
 
@@ -81,13 +98,77 @@ async def petition_timeline_route(
 async def petition_state(
     petition_id: PetitionId,
     app: AppServices,
-    _: Auditor,
+    who: Auditor,
+    request: Request,
     as_of: Annotated[UtcMoment, Query(description="The moment to fold the events up to (ISO 8601).")],
 ) -> PetitionState:
-    """The petition as it stood at ``as_of``, folded from its events."""
+    """The petition as it stood at ``as_of``, folded from its events (the read is in the access log)."""
     state = await petition_state_as_of(app.pool, petition_id, as_of)
     if state is None:
         if await queries.get_petition(app.pool, petition_id) is None:
             raise _not_found(petition_id)
         raise ApiError(404, "not_found", f"petition {petition_id} had not been filed at {as_of.isoformat()}")
+    await scope.log_audit_read(app.pool, Reader(actor=who, service=None), petition_id, request=request)
     return state
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessRead]
+    next_after: int | None
+    """Pass as ``after`` for the next page; null on the last page."""
+
+
+ACCESS_LOG_COLUMNS = (
+    "id",
+    "at",
+    "reader_role",
+    "reader_id",
+    "reader_tier",
+    "reader_region",
+    "service",
+    "petition_id",
+    "fields",
+    "route",
+    "request_id",
+)
+
+
+def access_log_csv(rows: list[AccessRead]) -> str:
+    """The rows as CSV with a header line; ``fields`` joined by spaces."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ACCESS_LOG_COLUMNS)
+    for row in rows:
+        values = row.model_dump(mode="json")
+        values["fields"] = " ".join(row.fields)
+        writer.writerow(["" if values[c] is None else values[c] for c in ACCESS_LOG_COLUMNS])
+    return out.getvalue()
+
+
+@router.get(
+    "/access-log",
+    response_model=AccessLogPage,
+    responses={
+        **{k: v for k, v in _AUDIT_ERRORS.items() if k != 404},
+        200: {"content": {"text/csv": {}}, "description": "The page, as JSON or (format=csv) CSV."},
+    },
+)
+async def access_log(
+    app: AppServices,
+    _: Auditor,
+    petition: Annotated[PetitionId | None, Query(description="Only reads of this petition.")] = None,
+    after: Annotated[int | None, Query(ge=0, description="next_after of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: an export with a header line.")
+    ] = "json",
+) -> AccessLogPage | Response:
+    """Who read which petition's text or petitioner's contact, when, and which fields, oldest first."""
+    rows = await access.list_reads(app.pool, petition_id=petition, after=after, limit=limit)
+    next_after = rows[-1].id if len(rows) == limit else None
+    if format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="access-log.csv"'}
+        if next_after is not None:
+            headers["X-Next-After"] = str(next_after)
+        return Response(access_log_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return AccessLogPage(items=rows, next_after=next_after)

@@ -33,9 +33,11 @@ class OfficialBody(Contract):
 
 
 class PetitionerBody(Contract):
-    """An action a service sends on behalf of the petitioner it names."""
+    """An action of the petitioner it names, sent with a proof that it is theirs (``api/petitioner.py``)."""
 
-    petitioner_id: PersonId = Field(description="The petitioner the service acts for.")
+    petitioner_id: PersonId = Field(
+        description="The petitioner who acts: the one the link token or the callback speaks for."
+    )
 
 
 class AcknowledgeBody(OfficialBody):

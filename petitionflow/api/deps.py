@@ -82,6 +82,11 @@ async def _service_key_from(key: str | None, pool: asyncpg.Pool) -> auth.Service
     return found
 
 
+async def service_key_of(key: str, pool: asyncpg.Pool) -> auth.ServiceKey:
+    """The service ``key`` belongs to; 401 when it is unknown or revoked."""
+    return await _service_key_from(key, pool)
+
+
 async def official(
     app: AppServices, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Actor:
@@ -129,3 +134,5 @@ Official = Annotated[Actor, Depends(official)]
 ServiceName = Annotated[str, Depends(service)]
 FilingService = Annotated[auth.ServiceKey, Depends(filing_service)]
 AnyReader = Annotated[Reader, Depends(reader)]
+API_KEY = Annotated[str | None, Depends(_api_key)]
+"""The ``X-API-Key`` presented, unchecked (``service_key_of`` checks it)."""

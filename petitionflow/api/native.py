@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow import intake
 from petitionflow.api import filing as filings
-from petitionflow.api import idempotency
+from petitionflow.api import idempotency, petitioner, scope
 from petitionflow.api.bodies import (
     OFFICIAL_BODIES,
     PETITIONER_BODIES,
@@ -20,15 +20,16 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
+from petitionflow.api.deps import API_KEY, AnyReader, AppServices, FilingService, Official, Reader
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
 from petitionflow.intake import FilingBody
 from schemas.commands import ACTION_TYPES, Action
-from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
+from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
 from schemas.state import PetitionState
-from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
+from store import access
+from store.models import EchoWallEntry, FigureGroup, FigureRow
 
 router = APIRouter(prefix="/v1")
 
@@ -72,11 +73,34 @@ class Filed(BaseModel):
     """The answer to a filing: ``created`` is false when the id was filed before (nothing new)."""
 
     created: bool
-    petition: PetitionState
+    petition: scope.PetitionView
+    """As any service reads it: without the petition's text and petitioner (``withheld``)."""
+
+
+PetitionerToken = Annotated[
+    str | None,
+    Header(
+        alias=petitioner.TOKEN_HEADER,
+        min_length=1,
+        max_length=1000,
+        description="The household's link token for this petition: it proves who acts.",
+    ),
+]
+CallbackOperator = Annotated[
+    str | None,
+    Header(
+        alias=petitioner.OPERATOR_HEADER,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The hotline operator recording the petitioner's answer on a callback (回访); "
+        "with the key of a service holding the callback permission.",
+    ),
+]
 
 
 class PetitionPage(BaseModel):
-    items: list[PetitionRow]
+    items: list[scope.ListedPetition]
     next_after: PetitionId | None
     """Pass as ``after`` for the next page; null on the last page."""
 
@@ -105,6 +129,17 @@ async def _view(app: AppServices, petition_id: str) -> PetitionState:
         raise
 
 
+_WHO_REFUSALS = frozenset({RefusalCode.WRONG_REGION, RefusalCode.WRONG_TIER, RefusalCode.NOT_AN_OFFICIAL})
+
+
+async def _may_read(app: AppServices, petition_id: str, action: Action) -> bool:
+    """Whether the official refused for who they are may know the petition exists: one outside its
+    regions is answered 404, as a read would be, not with the rules' reason (which names its tier)."""
+    state = await _view(app, petition_id)
+    reader = Reader(actor=action.actor, service=None)
+    return scope.may_read(reader, state.region, owner=None, contact_cadre_id=state.contact_cadre_id)
+
+
 async def _act(
     app: AppServices,
     petition_id: str,
@@ -113,13 +148,20 @@ async def _act(
     caller: str,
     key: str | None,
     body: OfficialBody | PetitionerBody,
+    shown: Callable[[PetitionState], PetitionState] = lambda state: state,
 ) -> PetitionState | Response:
+    """Send ``action``, once per Idempotency-Key; answer with the new state as ``shown`` makes it
+    (kept so, for a replay)."""
     structlog.contextvars.bind_contextvars(action=action.kind)
 
     async def send(update_id: str | None) -> PetitionState:
         try:
-            return await app.petitions.act(petition_id, action, request_id=update_id)
+            return shown(await app.petitions.act(petition_id, action, request_id=update_id))
         except Refusal as refusal:
+            if isinstance(body, PetitionerBody):
+                raise petitioner.refused(refusal) from None
+            if refusal.code in _WHO_REFUSALS and not await _may_read(app, petition_id, action):
+                raise scope.not_found(petition_id) from None
             raise ApiError(refusal_status(refusal.code), refusal.code.value, refusal.reason) from None
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
@@ -162,15 +204,22 @@ async def file_petition(
     except intake.FilingProblem as problem:
         raise filings.invalid(problem.path, problem.reason) from None
     filing = placed.filing(app.policy)
+    if (personal := scope.personal_in_id(filing)) is not None:
+        raise filings.invalid(("petition_id",), personal)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:
         response.status_code = 200
-    return Filed(created=filed.created, petition=await _view(app, filing.petition_id))
+    return Filed(created=filed.created, petition=scope.withhold(await _view(app, filing.petition_id)))
 
 
 def _route(
-    verb: str, act: Callable[..., Awaitable[PetitionState | Response]], body_type: type, who: str, how: str
+    verb: str,
+    act: Callable[..., Awaitable[PetitionState | Response]],
+    body_type: type,
+    who: str,
+    how: str,
+    answer: type[PetitionState] = PetitionState,
 ) -> None:
     # FastAPI reads the body's model from the annotation: give each verb its own.
     act.__annotations__["body"] = body_type
@@ -182,7 +231,7 @@ def _route(
         tags=["actions"],
         summary=f"{verb} ({who})",
         description=f"{ACTION_TYPES[verb].__doc__}\n\n{how}",
-        response_model=PetitionState,
+        response_model=answer,
         responses=_errors(400, 401, 403, 404, 409, 422),
     )
 
@@ -210,23 +259,36 @@ def _add_petitioner_action(verb: str, body_type: type[PetitionerBody]) -> None:
     async def act(
         petition_id: PathPetitionId,
         body: PetitionerBody,
-        service: ServiceName,
         app: AppServices,
+        request: Request,
+        api_key: API_KEY = None,
+        link: PetitionerToken = None,
+        operator: CallbackOperator = None,
         idempotency_key: IdempotencyKey = None,
     ) -> PetitionState | Response:
         _bind(petition_id)
-        actor = Actor.petitioner(body.petitioner_id)
-        structlog.contextvars.bind_contextvars(actor=f"petitioner:{actor.id}")
-        action = to_action(verb, body, actor)
-        caller = idempotency.caller_of(service=service)
-        return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
+        proven = await petitioner.prove(
+            request, app, petition_id, body.petitioner_id, link=link, api_key=api_key, operator=operator
+        )
+        action = to_action(verb, body, proven.actor)
+        # The household sees its own petition; a relaying service what any service may read.
+        shown = scope.as_seen_by_household if link else scope.withhold
+        return await _act(
+            app, petition_id, action, caller=proven.caller, key=idempotency_key, body=body, shown=shown
+        )
 
     _route(
         verb,
         act,
         body_type,
-        "for the petitioner, by a service's API key",
-        "A service sends it for the petitioner it names.",
+        "the petitioner, proved by a link token or a hotline callback",
+        f"The household's link token (`{petitioner.TOKEN_HEADER}`) proves who acts; or a hotline "
+        f"operator records the answer given on a callback (`{petitioner.OPERATOR_HEADER}`, with the "
+        "API key of a service holding the callback permission). A service's key alone is 403 "
+        "`petitioner_proof_required`; a proof that does not hold (a wrong, expired or another "
+        "petition's token, another petitioner's id) 403 `petitioner_unproven`, alike. The answer "
+        "holds the petition's text for the household (a link token), not for a relaying service.",
+        answer=scope.PetitionView,
     )
 
 
@@ -239,25 +301,39 @@ for _verb, _pbody in PETITIONER_BODIES.items():
 @router.get(
     "/petitions/{petition_id}",
     tags=["petitions"],
-    response_model=PetitionState,
-    summary="A petition as it stands (officials, auditors, services)",
+    response_model=scope.PetitionView,
+    summary="A petition as it stands, to those who may read it (officials, auditors, services)",
     responses=_errors(401, 404),
 )
-async def get_petition(petition_id: PathPetitionId, app: AppServices, reader: AnyReader) -> PetitionState:
+async def get_petition(
+    petition_id: PathPetitionId, app: AppServices, reader: AnyReader, request: Request
+) -> scope.PetitionView:
+    """An official reads the petitions of their office's region and of the regions below it, an
+    auditor every petition, a service those it filed; for anyone else it does not exist (404). The
+    petition's text, its petitioner id and the petitioner's contact go only to the office holding
+    it, its contact cadre and auditors (each such read is in the access log); others get them null,
+    named in ``withheld``."""
     _bind(petition_id)
-    return await _view(app, petition_id)
+    owner = await access.owner(app.pool, petition_id) if reader.actor is None else None
+    if reader.actor is None and owner != reader.service:
+        raise scope.not_found(petition_id)
+    state = await _view(app, petition_id)
+    if not scope.may_read(reader, state.region, owner=owner, contact_cadre_id=state.contact_cadre_id):
+        raise scope.not_found(petition_id)
+    return await scope.present(app.pool, reader, state, request=request)
 
 
 @router.get(
     "/petitions",
     tags=["petitions"],
     response_model=PetitionPage,
-    summary="Petitions from the read model, in id order, a page at a time",
+    summary="Petitions from the read model the caller may read, in id order, a page at a time",
     responses=_errors(401, 422),
 )
 async def list_petitions(
     app: AppServices,
     reader: AnyReader,
+    request: Request,
     tier: Tier | None = None,
     stage: Stage | None = None,
     region: Annotated[RegionId | None, Query(description="A village, township, county or city id.")] = None,
@@ -276,8 +352,11 @@ async def list_petitions(
         official_id=official,
         limit=limit,
         after=after,
+        within=scope.within(reader),
+        filed_by=reader.service if reader.actor is None else None,
     )
-    return PetitionPage(items=rows, next_after=rows[-1].petition_id if len(rows) == limit else None)
+    items = await scope.present_rows(app.pool, reader, rows, request=request)
+    return PetitionPage(items=items, next_after=rows[-1].petition_id if len(rows) == limit else None)
 
 
 @router.get(

@@ -123,15 +123,23 @@ def add_key(
     tier: Annotated[
         Tier, typer.Option(help="The tier its petitions are filed at (a filing cannot choose another).")
     ] = Tier.VILLAGE,
+    callback: Annotated[
+        bool,
+        typer.Option(
+            "--callback",
+            help="Its operators may record a petitioner's answer given on a hotline callback (回访).",
+        ),
+    ] = False,
 ) -> None:
     """Issue an API key for a service; it is printed once, as the last line."""
 
     async def go() -> str:
         async with database() as pool:
-            return await auth.issue_api_key(pool, name, tier=tier)
+            return await auth.issue_api_key(pool, name, tier=tier, callback=callback)
 
     key = run(go)
-    out.print(f"API key for service {name}, filing at the {tier.value} tier")
+    holds = ", with the callback permission" if callback else ""
+    out.print(f"API key for service {name}, filing at the {tier.value} tier{holds}")
     print(key)
 
 

@@ -31,7 +31,7 @@ from petitionflow.cli._support import database, fail, run
 from petitionflow.settings import Settings
 from schemas.events import Envelope
 from schemas.state import PetitionState
-from store import eventlog
+from store import access, eventlog
 
 EXIT_DISAGREES = 1
 """Verification found a difference: the record cannot be trusted as it stands."""
@@ -310,4 +310,41 @@ def _print_state(state: PetitionState | None, moment: datetime) -> None:
     grid.add_column("value", overflow="fold")
     for name, value in state.model_dump(mode="json", exclude={"policy", "description"}).items():
         grid.add_row(name, _short(value, 80))
+    _out.print(grid)
+
+
+# -------------------------------------------------------------------------------------- access log
+
+
+@audit_app.command("access-log")
+def access_log_command(
+    petition: Annotated[str | None, typer.Option("--petition", help="Only reads of this petition.")] = None,
+    after: Annotated[int | None, typer.Option(min=0, help="Only rows after this id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 10_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Who read which petition's text or petitioner's contact through the API, when, which fields."""
+
+    async def work() -> list[access.AccessRead]:
+        async with _servers(temporal=False) as (_, pool):
+            return await access.list_reads(pool, petition_id=petition, after=after, limit=limit)
+
+    rows = run(work)
+    if as_json:
+        _emit([r.model_dump(mode="json") for r in rows])
+        return
+    grid = Table(title="access log", title_justify="left")
+    for column in ("id", "at (UTC)", "reader", "service", "petition", "fields", "route"):
+        grid.add_column(column, overflow="fold")
+    for r in rows:
+        where = f" {r.reader_tier} {r.reader_region}" if r.reader_tier else ""
+        grid.add_row(
+            str(r.id),
+            r.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            f"{r.reader_role} {r.reader_id}{where}",
+            r.service or "",
+            r.petition_id,
+            " ".join(r.fields),
+            r.route,
+        )
     _out.print(grid)

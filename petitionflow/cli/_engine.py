@@ -24,6 +24,7 @@ from petitionflow import logs
 from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
+from petitionflow.api.petitioner import ProofConfig
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, policy_in_force, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
@@ -174,6 +175,7 @@ async def _serve(
                     open311_crs=Crs(settings.open311_crs),
                     regions=regions,
                     policy=policy_in_force(settings),
+                    proofs=ProofConfig.from_settings(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)

@@ -29,7 +29,7 @@ from petitionflow.cli._support import (
 from petitionflow.intake import FilingBody
 from petitionflow.regions import SAMPLE
 from schemas.commands import ACTION_TYPES
-from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
+from schemas.common import Actor, Channel, Proof, Relay, Role, Stage, Tier, Urgency
 from schemas.state import PetitionState
 from store import auth
 from store.models import FigureGroup
@@ -188,6 +188,13 @@ def act(
         str | None,
         typer.Option(envvar="PETITIONFLOW_TOKEN", help="An official's token: it fixes who acts."),
     ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            help="Who runs this command: required without --token (acting straight through Temporal "
+            "is an operator's act), recorded in the event."
+        ),
+    ] = None,
     tier: Annotated[Tier | None, typer.Option()] = None,
     region: Annotated[str | None, typer.Option(help="The region the official serves at --tier.")] = None,
     field: Annotated[
@@ -202,11 +209,24 @@ def act(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Send an action. Exit 1 with the rule's reason when it is refused, 2 on bad input."""
+    """Send an action. Exit 1 with the rule's reason when it is refused, 2 on bad input.
+
+    Without --token this goes straight to Temporal as whoever --official/--cadre/--petitioner names:
+    an operator's command, so --operator NAME is required and recorded in the event."""
     action_type = ACTION_TYPES.get(verb)
     if action_type is None:
         fail(f"unknown action {verb!r}; one of: {', '.join(ACTION_TYPES)}")
+    if not token and not operator:
+        fail(
+            "say who operates: --operator NAME is required without --token (acting straight "
+            "through Temporal is an operator's command, and the event records the operator)"
+        )
     actor = _token_holder(token) if token else _actor(official, cadre, petitioner, tier, region)
+    if operator:
+        try:
+            actor = actor.relayed(Relay(proof=Proof.OPERATOR, operator=operator))
+        except ValidationError as error:
+            fail("invalid operator\n" + explain_validation(error))
     try:
         action = action_type.model_validate({**_fields(field or []), "actor": actor})
     except ValidationError as error:

@@ -17,12 +17,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import worker
+from petitionflow import proofs
 from petitionflow.api import create_app
 from petitionflow.client import PetitionClient
-from schemas.common import Actor, Tier
+from schemas.common import Actor, Role, Tier
 from schemas.workflow import workflow_id
 from store import auth
-from tests.factories import official
+from tests.factories import PETITIONER_ID, official
 
 
 @dataclass
@@ -36,10 +37,16 @@ class Api:
     """An API key of the service ``hotline``."""
     petitions: PetitionClient
     """The app's own client, for what HTTP does not offer (filing with a short history limit)."""
+    link_secret: str
+    """The app's link secret: what the system signs petitioners' link tokens with."""
 
     async def token(self, actor: Actor) -> dict[str, str]:
         """Headers carrying a fresh bearer token of ``actor``."""
         return {"Authorization": f"Bearer {await auth.issue_token(self.pool, actor)}"}
+
+    async def auditor(self) -> dict[str, str]:
+        """Headers of an auditor, who reads every petition with its personal fields."""
+        return await self.token(Actor(role=Role.AUDITOR, id="auditor-li"))
 
     async def official(self, tier: Tier, **kwargs: object) -> dict[str, str]:
         return await self.token(official(tier, **kwargs))  # type: ignore[arg-type]
@@ -47,6 +54,22 @@ class Api:
     @property
     def service(self) -> dict[str, str]:
         return {"X-API-Key": self.service_key}
+
+    async def household(self, petition_id: str) -> dict[str, str]:
+        """Headers proving the petitioner of ``petition_id`` (filed by ``hotline``): a link token
+        the filing service asked for."""
+        response = await self.http.post(f"/v1/petitions/{petition_id}/petitioner-link", headers=self.service)
+        assert response.status_code == 201, response.text
+        return {"X-Petitioner-Token": response.json()["token"]}
+
+    def link(self, petition_id: str, petitioner_id: str = PETITIONER_ID) -> dict[str, str]:
+        """Headers with the link token the system would send the petitioner with an answer."""
+        return {"X-Petitioner-Token": proofs.issue_link(self.link_secret, petition_id, petitioner_id)}
+
+    async def callback_service(self, name: str = "hotline-12345") -> dict[str, str]:
+        """Headers of an operator of a service holding the callback permission."""
+        key = await auth.issue_api_key(self.pool, name, callback=True)
+        return {"X-API-Key": key, "X-Callback-Operator": "operator-liu"}
 
     async def events(self, petition_id: str) -> list[str]:
         rows = await self.pool.fetch(
@@ -93,4 +116,11 @@ async def open_api(env: WorkflowEnvironment, pool: asyncpg.Pool, **options: Any)
             transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
         ) as http,
     ):
-        yield Api(http=http, env=env, pool=pool, service_key=key, petitions=app.state.services.petitions)
+        yield Api(
+            http=http,
+            env=env,
+            pool=pool,
+            service_key=key,
+            petitions=app.state.services.petitions,
+            link_secret=app.state.proofs.secret,
+        )

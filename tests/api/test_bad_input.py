@@ -128,7 +128,9 @@ async def test_acting_on_a_missing_petition_is_404(api: Api) -> None:
 
     official_action = await api.http.post("/v1/petitions/b-404/actions/acknowledge", json={}, headers=village)
     petitioner_action = await api.http.post(
-        "/v1/petitions/b-404/actions/withdraw", json={"petitioner_id": "hh-0042"}, headers=api.service
+        "/v1/petitions/b-404/actions/withdraw",
+        json={"petitioner_id": "hh-0042"},
+        headers=await api.callback_service(),
     )
 
     assert official_action.status_code == petitioner_action.status_code == 404
@@ -201,7 +203,7 @@ async def test_a_finished_petition_answers_409_finished(api: Api) -> None:
     await _filed(api, "b-11")
 
     withdrawn = await api.http.post(
-        "/v1/petitions/b-11/actions/withdraw", json={"petitioner_id": "hh-0042"}, headers=api.service
+        "/v1/petitions/b-11/actions/withdraw", json={"petitioner_id": "hh-0042"}, headers=api.link("b-11")
     )
     assert withdrawn.json()["finished"] is True
     await api.stored("b-11", withdrawn.json()["seq"])

@@ -56,6 +56,10 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
             f"/v1/audit/petitions/{{petition_id}}/{what}"
             for what in ("export", "verify", "timeline", "state")
         ),
+        "/v1/audit/access-log",
+        "/v1/petitions/{petition_id}/petitioner-link",
+        "/v1/petitions/{petition_id}/as-petitioner",
+        "/v1/sms/inbound",
     }
     assess = paths["/v1/petitions/{petition_id}/actions/assess"]["post"]
     assert assess["tags"] == ["actions"]

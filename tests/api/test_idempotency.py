@@ -127,7 +127,7 @@ async def test_a_retry_after_continue_as_new_is_not_applied_again(api: Api) -> N
     first = await act("resolve", resolve, _keyed(village, "resolve-once"))
     first_run = (await api.petitions.handle("k-long").describe()).run_id
     for _ in range(5):  # rated, closed, the fix fails, reopened, accepted: resolvable again
-        await act("rate", {"petitioner_id": "hh-0042", "rating": "satisfied"}, api.service)
+        await act("rate", {"petitioner_id": "hh-0042", "rating": "satisfied"}, api.link("k-long"))
         await act("record_return_visit", {"held": False}, cadre)
         await act("assess", {"decision": "accept"}, village)
         if _ < 4:

@@ -105,19 +105,20 @@ async def test_each_tier_acts_by_token_and_escalation_moves_who_may_act(api: Api
     ]
 
 
-async def test_an_official_of_another_region_is_refused_403(api: Api) -> None:
+async def test_an_official_of_another_region_is_answered_404_as_if_nothing_were_filed(api: Api) -> None:
+    """The rules' reason (wrong_region, naming the petition's village) would tell an official of
+    another region that the petition exists and where: they get the answer a missing id gets."""
     await _file(api, "n-4")
     elsewhere = await api.official(Tier.VILLAGE, region=OTHER_REGION, official_id="xishan-official")
+    above = await api.official(Tier.TOWNSHIP, official_id="xiazhuang-official")
 
     response = await api.http.post("/v1/petitions/n-4/actions/acknowledge", json={}, headers=elsewhere)
+    in_scope = await api.http.post("/v1/petitions/n-4/actions/acknowledge", json={}, headers=above)
 
-    assert response.status_code == 403
-    assert response.json() == {
-        "error": {
-            "code": "wrong_region",
-            "reason": "the petition belongs to village v-dongshan; xishan-official serves village v-xishan",
-        }
-    }
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "reason": "no petition n-4 was filed"}}
+    assert (in_scope.status_code, in_scope.json()["error"]["code"]) == (403, "wrong_tier")
+    assert await api.events("n-4") == ["PetitionFiled"]
 
 
 async def test_an_auditor_token_cannot_act(api: Api) -> None:
@@ -156,7 +157,7 @@ async def test_wrong_stage_is_409_and_a_missing_reason_is_422(api: Api) -> None:
     assert no_reason.json()["error"]["code"] == "reason_required"
 
 
-async def test_the_whole_loop_with_a_rating_from_the_service_and_the_public_boards(api: Api) -> None:
+async def test_the_whole_loop_with_a_rating_by_link_token_and_the_public_boards(api: Api) -> None:
     await _file(api, "n-7")
     village = await api.official(Tier.VILLAGE)
     await api.stored("n-7", 1)
@@ -172,10 +173,11 @@ async def test_the_whole_loop_with_a_rating_from_the_service_and_the_public_boar
         response = await api.http.post(f"/v1/petitions/n-7/actions/{verb}", json=body, headers=village)
         assert response.status_code == 200, (verb, response.text)
 
+    household = await api.household("n-7")
     not_theirs = await api.http.post(
         "/v1/petitions/n-7/actions/rate",
         json={"petitioner_id": "hh-9999", "rating": "satisfied"},
-        headers=api.service,
+        headers=household,
     )
     official_cannot_rate = await api.http.post(
         "/v1/petitions/n-7/actions/rate",
@@ -185,12 +187,12 @@ async def test_the_whole_loop_with_a_rating_from_the_service_and_the_public_boar
     rated = await api.http.post(
         "/v1/petitions/n-7/actions/rate",
         json={"petitioner_id": "hh-0042", "rating": "satisfied", "comment": "Thank you."},
-        headers=api.service,
+        headers=household,
     )
 
     assert not_theirs.status_code == 403
-    assert not_theirs.json()["error"] == {"code": "not_petitioner", "reason": "only the petitioner may rate"}
-    assert official_cannot_rate.status_code == 401, "petitioner actions come with a service key"
+    assert not_theirs.json()["error"]["code"] == "petitioner_unproven"
+    assert official_cannot_rate.status_code == 401, "petitioner actions come with a proof"
     assert rated.status_code == 200, rated.text
     view = rated.json()
     assert (view["stage"], view["closed_reason"], view["rating"]) == ("closed", "satisfied", "satisfied")
@@ -228,8 +230,19 @@ async def test_reading_a_petition_needs_credentials(api: Api) -> None:
         'Bearer realm="petitionflow", ApiKey realm="petitionflow", header="X-API-Key"'
     )
     assert by_auditor.status_code == by_service.status_code == 200
-    assert by_auditor.json() == by_service.json()
     assert by_auditor.json()["petitioner_id"] == "hh-0042"
+    assert by_auditor.json()["contact"]["name"] == "Wang Fang"
+    assert (by_service.json()["petitioner_id"], by_service.json()["description"]) == (None, None)
+    assert by_service.json()["withheld"] == ["description", "info_question", "petitioner_id", "contact"]
+    assert {
+        k: v
+        for k, v in by_auditor.json().items()
+        if k not in {"description", "petitioner_id", "contact", "withheld"}
+    } == {
+        k: v
+        for k, v in by_service.json().items()
+        if k not in {"description", "petitioner_id", "contact", "withheld"}
+    }
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "not_found", "reason": "no petition n-404 was filed"}}
 

@@ -139,7 +139,7 @@ async def test_a_posted_request_is_filed_and_listed_in_json_and_xml(api: Api) ->
     requested = datetime.fromisoformat(listed["requested_datetime"])
     assert datetime.fromisoformat(listed["expected_datetime"]) == requested + timedelta(hours=2)
 
-    view = (await api.http.get(f"/v1/petitions/{petition_id}", headers=api.service)).json()
+    view = (await api.http.get(f"/v1/petitions/{petition_id}", headers=await api.auditor())).json()
     assert (view["channel"], view["category"], view["urgency"], view["petitioner_id"]) == (
         "open311",
         "roads",
@@ -198,7 +198,7 @@ async def test_the_request_follows_the_petition_to_its_answer(api: Api) -> None:
     rated = await api.http.post(
         f"/v1/petitions/{petition_id}/actions/rate",
         json={"petitioner_id": "hh-0042", "rating": "basically_satisfied"},
-        headers=api.service,
+        headers=api.link(petition_id),
     )
     await api.stored(petition_id, rated.json()["seq"])
 
@@ -380,7 +380,8 @@ async def test_a_reporter_without_an_account_gets_a_stable_pseudonym(api: Api) -
     first = await _file(api, account_id=None, phone=None)  # type: ignore[arg-type]
     second = await _file(api, account_id=None, phone=None)  # type: ignore[arg-type]
 
-    views = [(await api.http.get(f"/v1/petitions/{p}", headers=api.service)).json() for p in (first, second)]
+    auditor = await api.auditor()
+    views = [(await api.http.get(f"/v1/petitions/{p}", headers=auditor)).json() for p in (first, second)]
     assert views[0]["petitioner_id"] == views[1]["petitioner_id"]
     assert views[0]["petitioner_id"].startswith("o311-")
     assert "wang" not in views[0]["petitioner_id"]

@@ -39,7 +39,17 @@ def wait_for_tier(stack: DevStack, petition_id: str, tier: str, seconds: float =
 
 
 def official_args(tier: Tier) -> list[str]:
-    return ["--official", f"{tier.value}-official", "--tier", tier.value, "--region", REGION.at(tier)]
+    """Act as an official straight through Temporal: an operator's command, which names them."""
+    return [
+        "--official",
+        f"{tier.value}-official",
+        "--tier",
+        tier.value,
+        "--region",
+        REGION.at(tier),
+        "--operator",
+        "op-e2e",
+    ]
 
 
 def test_a_petition_climbs_on_its_own_and_is_answered_by_the_township(stack: DevStack) -> None:
@@ -77,7 +87,17 @@ def test_a_petition_climbs_on_its_own_and_is_answered_by_the_township(stack: Dev
         "public_summary=Bridge rebuilt.",
     )
     assert (resolved["stage"], resolved["resolution"]["on_time"]) == ("feedback", True)
-    rated = stack.cli_json("act", "e2e-climb", "rate", "--petitioner", "hh-0042", "-f", "rating=satisfied")
+    rated = stack.cli_json(
+        "act",
+        "e2e-climb",
+        "rate",
+        "--petitioner",
+        "hh-0042",
+        "--operator",
+        "op-e2e",
+        "-f",
+        "rating=satisfied",
+    )
     assert (rated["stage"], rated["closed_reason"]) == ("closed", "satisfied")
 
     time.sleep(1)  # the event log is written just after the update answers

@@ -113,10 +113,18 @@ def test_officials_answer_over_http_after_an_automatic_escalation(stack: DevStac
         act(
             "resolve", {"outcome": "resolved", "public_summary": "Road resurfaced by the township."}, township
         )
-        rated = http.post(
+        refused = http.post(
             "/v1/petitions/e2e-http/actions/rate",
             json={"petitioner_id": "hh-0042", "rating": "basically_satisfied"},
             headers={"X-API-Key": key},
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "petitioner_proof_required")
+        link = http.post("/v1/petitions/e2e-http/petitioner-link", headers={"X-API-Key": key})
+        assert link.status_code == 201, link.text
+        rated = http.post(
+            "/v1/petitions/e2e-http/actions/rate",
+            json={"petitioner_id": "hh-0042", "rating": "basically_satisfied"},
+            headers={"X-Petitioner-Token": link.json()["token"]},
         )
         assert (rated.status_code, rated.json()["closed_reason"]) == (200, "basically_satisfied")
 

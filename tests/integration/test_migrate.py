@@ -18,6 +18,7 @@ ALL = [
     "008_rate_limits.sql",
     "011_directory.sql",
     "014_answering_regions.sql",
+    "017_access.sql",
 ]
 
 
