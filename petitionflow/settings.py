@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = False
     """Run workflow code in the SDK's sandbox (see ``worker.build_worker``): tests always do."""
     db_pool_size: int = 10
+    notify_file: Path | None = None
+    """A TOML file of the notification channels and their credentials (``petitionflow notify``)."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
