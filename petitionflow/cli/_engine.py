@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +24,7 @@ from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
+from petitionflow.notify import run_dispatcher
 from petitionflow.settings import Settings
 
 console = Console(stderr=True)
@@ -43,9 +44,13 @@ def dev(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
     demo: Annotated[bool, typer.Option(help="File a few demo petitions on a fast clock.")] = False,
     port: Annotated[int, typer.Option(help="HTTP API port (native /v1 and Open311 /open311/v2).")] = 8000,
+    notify: Annotated[
+        bool,
+        typer.Option(help="Deliver the notifications outbox (PETITIONFLOW_NOTIFY_FILE; else to the log)."),
+    ] = True,
 ) -> None:
-    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker
-    and the HTTP API.
+    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker,
+    the notifications dispatcher and the HTTP API.
 
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
@@ -61,13 +66,13 @@ def dev(
     )
     try:
         check_port_free(port, "HTTP API")
-        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port))
+        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port, notify=notify))
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
+async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int, notify: bool) -> None:
     async with stack.running() as endpoints:
         await _serve(
             endpoints.temporal_address,
@@ -75,6 +80,7 @@ async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port:
             settings,
             file_demo=demo,
             api_port=api_port,
+            notify=notify,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
@@ -100,16 +106,18 @@ async def _serve(
     api_port: int | None = None,
     api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
+    notify: bool = False,
 ) -> None:
-    """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
-    SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
-    and the worker come from the composition root (:mod:`worker`)."""
+    """Run a worker (unless not ``run_worker``), the notifications dispatcher (with ``notify``) and
+    the HTTP API (on ``api_port``) until SIGINT or SIGTERM, then stop gracefully. ``dev``, ``worker``
+    and ``api`` all come here; the connections and the worker come from the composition root
+    (:mod:`worker`)."""
     stop = worker.stop_on_signals()
     async with worker.connected(
         settings, temporal_address=temporal_address, database_url=database_url
     ) as connections:
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
-        async with running:
+        async with running, _dispatching(connections, settings, notify):
             api = None
             if api_port is not None:
                 app_ = create_app(
@@ -137,6 +145,24 @@ async def _serve(
             console.print("stopping ...")
 
 
+@contextlib.asynccontextmanager
+async def _dispatching(
+    connections: worker.Connections, settings: Settings, notify: bool
+) -> AsyncIterator[None]:
+    """The notifications dispatcher beside the worker, stopped (its batch finished) on the way out."""
+    if not notify:
+        yield
+        return
+    done = asyncio.Event()
+    task = asyncio.create_task(run_dispatcher(connections.pool, connections.client, settings, done))
+    try:
+        yield
+    finally:
+        done.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
 async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 30) -> None:
     """Return once ``port`` accepts connections; raise if ``server`` ends first or time runs out."""
     deadline = asyncio.get_running_loop().time() + within
@@ -154,9 +180,20 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
     server.result()
 
 
-def run_worker() -> None:
+def run_worker(
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Also deliver the notifications outbox (`petitionflow notify`).")
+    ] = False,
+) -> None:
     """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
-    raise typer.Exit(worker.main())
+    if not notify:
+        raise typer.Exit(worker.main())
+    settings = _settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    if settings.temporal_address is None or settings.database_url is None:
+        console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    asyncio.run(_serve(settings.temporal_address, settings.database_url, settings, notify=True))
 
 
 def run_api(

@@ -53,7 +53,7 @@ async def add_directory(pool: asyncpg.Pool, receiver: Receiver, *, version: int 
     await pool.executemany(
         "INSERT INTO directory_households (version, household_id, village_id, cadre_id, phone)"
         " VALUES ($1, $2, 'v-dongshan', 'cadre-zhang', $3)",
-        [(version, f"hh-p-{i}", HOUSEHOLD_PHONE) for i in range(1, 6)],
+        [(version, f"hh-p-{i}", HOUSEHOLD_PHONE) for i in range(1, 21)],
     )
 
 
