@@ -195,6 +195,16 @@ class ReturnVisitLapsed(EventBase):
     version: Literal[1] = 1
 
 
+class FeedbackClosingSoon(EventBase):
+    """The feedback window closes soon and the petitioner has not rated: remind them (the
+    ``feedback-closing-reminder`` patch; petitions older than it never have one)."""
+
+    type: Literal["FeedbackClosingSoon"] = "FeedbackClosingSoon"
+    version: Literal[1] = 1
+    tier: Tier
+    closes_at: datetime
+
+
 Event = Annotated[
     PetitionFiled
     | Acknowledged
@@ -212,7 +222,8 @@ Event = Annotated[
     | Withdrawn
     | ReturnVisitDue
     | ReturnVisitRecorded
-    | ReturnVisitLapsed,
+    | ReturnVisitLapsed
+    | FeedbackClosingSoon,
     Field(discriminator="type"),
 ]
 

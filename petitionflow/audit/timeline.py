@@ -16,6 +16,7 @@ from schemas.events import (
     Envelope,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -166,6 +167,8 @@ def summary(event: Event) -> str:
             return "return visit: the fix " + ("held" if event.held else "did not hold")
         case ReturnVisitLapsed():
             return "no return visit recorded in time"
+        case FeedbackClosingSoon():
+            return f"reminder: the feedback window closes {_when(event.closes_at)}"
     raise AssertionError(f"no summary for {type(event).__name__}")  # pragma: no cover
 
 

@@ -131,6 +131,16 @@ async def continue_as_new(env: WorkflowEnvironment, petitions: PetitionClient) -
     return "golden-long"
 
 
+async def feedback_closing_reminder(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Answered at the village; a day before the feedback window closes the petitioner is reminded
+    (``FeedbackClosingSoon``, the ``feedback-closing-reminder`` patch), then rates."""
+    await petitions.file(filing("golden-reminded"))
+    await _resolve(petitions, "golden-reminded", Tier.VILLAGE)
+    await env.sleep(6 * DAY + timedelta(hours=12))
+    await petitions.act("golden-reminded", RateInput(actor=petitioner(), rating=Rating.BASICALLY_SATISFIED))
+    return "golden-reminded"
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy-path": happy_path,
     "escalation-to-city": escalation_to_city,
@@ -138,5 +148,6 @@ SCENARIOS: dict[str, Scenario] = {
     "failed-return-visit": failed_return_visit,
     "info-pause": info_pause,
     "continue-as-new": continue_as_new,
+    "feedback-closing-reminder": feedback_closing_reminder,
 }
 """File name (without ``.json``) → scenario."""

@@ -31,6 +31,7 @@ from schemas.events import (
     Envelope,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -207,6 +208,7 @@ ONE_OF_EACH: list[Event] = [
     ReturnVisitDue(at=T0, actor=SYSTEM, contact_cadre_id=CADRE_ID, visit_by=T0 + days(30)),
     ReturnVisitRecorded(at=T0, actor=Actor.contact_cadre(CADRE_ID, "v-dongli"), held=False, note="wet"),
     ReturnVisitLapsed(at=T0, actor=SYSTEM),
+    FeedbackClosingSoon(at=T0, actor=SYSTEM, tier=Tier.VILLAGE, closes_at=T0 + days(1)),
 ]
 
 
