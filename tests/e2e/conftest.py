@@ -47,8 +47,9 @@ class DevStack:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, env_extra: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONFLOW_")}
+        env.update(env_extra or {})
         self.output = self.data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self.process = subprocess.Popen(
             [
