@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import httpx
 import structlog
 from temporalio.client import Client
 
-from petitionflow.notify._base import Channel, DeliveryError, Message
+from petitionflow.notify._base import Channel, DeliveryError, HttpPool, Message
 from petitionflow.notify._config import NotifyConfig
 from petitionflow.notify._confirm import Confirmer
 from petitionflow.notify._delivery import Counters, RateLimiter, backoff, quiet_until
@@ -81,12 +80,7 @@ class Dispatcher:
         self.counters = Counters()
         self._clock = clock
         self._rng = random.Random(seed)
-        self._http = httpx.AsyncClient(
-            timeout=config.webhook.timeout,
-            limits=httpx.Limits(
-                max_connections=config.concurrency, max_keepalive_connections=config.concurrency
-            ),
-        )
+        self._http = HttpPool(config.concurrency, timeout=config.webhook.timeout)
         self.channels: dict[str, Channel] = channels if channels is not None else self._channels()
         self._limits = RateLimiter(config.rate_limits)
         self._slots = asyncio.Semaphore(config.concurrency)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from petitionflow.notify._base import DeliveryError, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
 
 WECOM_HOST = "qyapi.weixin.qq.com"
 DINGTALK_HOST = "oapi.dingtalk.com"
@@ -54,7 +54,7 @@ def _text(message: Message) -> str:
     return message.text + (f"\n{message.link}" if message.link else "")
 
 
-async def _post(http: httpx.AsyncClient, url: str, payload: Mapping[str, object], who: str) -> None:
+async def _post(http: HttpPool, url: str, payload: Mapping[str, object], who: str) -> None:
     try:
         response = await http.post(url, json=payload)
     except httpx.HTTPError as error:
@@ -74,7 +74,7 @@ async def _post(http: httpx.AsyncClient, url: str, payload: Mapping[str, object]
 class WecomChannel:
     name = "wecom"
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: HttpPool) -> None:
         self._http = http
 
     async def send(self, message: Message, address: str) -> None:
@@ -87,7 +87,7 @@ class WecomChannel:
 class DingtalkChannel:
     name = "dingtalk"
 
-    def __init__(self, http: httpx.AsyncClient, secret: str) -> None:
+    def __init__(self, http: HttpPool, secret: str) -> None:
         self._http = http
         self._secret = secret
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from petitionflow.notify._base import DeliveryError, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
 from petitionflow.notify._config import SmsConfig
 
 ALIYUN_VERSION = "2017-05-25"
@@ -71,7 +71,7 @@ class AliyunSms:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: HttpPool,
         config: SmsConfig,
         *,
         utcnow: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -135,7 +135,7 @@ class AliyunSms:
 class GenericSms:
     name = "sms"
 
-    def __init__(self, http: httpx.AsyncClient, config: SmsConfig) -> None:
+    def __init__(self, http: HttpPool, config: SmsConfig) -> None:
         self._http = http
         self._config = config
 
@@ -161,5 +161,5 @@ class GenericSms:
         pass
 
 
-def sms_channel(http: httpx.AsyncClient, config: SmsConfig) -> AliyunSms | GenericSms:
+def sms_channel(http: HttpPool, config: SmsConfig) -> AliyunSms | GenericSms:
     return AliyunSms(http, config) if config.provider == "aliyun" else GenericSms(http, config)

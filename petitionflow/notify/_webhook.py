@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from petitionflow.notify._base import DeliveryError, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
 
 SIGNATURE = "X-Petitionflow-Signature"
 TIMESTAMP = "X-Petitionflow-Timestamp"
@@ -50,7 +50,7 @@ def body(message: Message) -> bytes:
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, http: httpx.AsyncClient, secret: str) -> None:
+    def __init__(self, http: HttpPool, secret: str) -> None:
         self._http = http
         self._secret = secret
 
