@@ -74,3 +74,23 @@ async def test_escalation_takes_every_petition_to_the_city_overdue(server: escal
     assert result.local_appends + result.durable_appends >= steps
     assert 0 < figures(lines, "peak memory, bench process")[0] < 4096
     assert figures(lines, f"peak memory, {result.server}")[0] > 0  # the server's process was found
+
+
+async def test_notify_delivers_every_message_once_and_prints_speed_and_lag(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bench import notify
+    from petitionflow.dev.stack import unused_port
+
+    port = unused_port()
+    receiver = subprocess.Popen([sys.executable, notify.__file__, "--receiver", str(port)])
+    try:
+        phases = await notify.measure(60, 200, 8, tmp_path, port)  # raises unless all 120 arrive once
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    assert [p.count for p in phases] == [60, 60]
+    for phase in phases:
+        count, seconds, speed, p50, p99 = figures([phase.line()], phase.name + ":")
+        assert (count, round(speed)) == (60, round(60 / seconds)) and 0 <= p50 <= p99
