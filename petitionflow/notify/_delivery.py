@@ -43,8 +43,8 @@ class RateLimiter:
         if rate <= 0:
             return 0.0
         now = _time.monotonic()
-        burst = max(1.0, rate)
-        slot = max(self._next.get(channel, now - burst / rate), now - burst / rate)
+        earliest = now - (max(1.0, rate) - 1) / rate  # a full bucket: a second's worth now
+        slot = max(self._next.get(channel, earliest), earliest)
         self._next[channel] = slot + 1 / rate
         return max(0.0, slot - now)
 

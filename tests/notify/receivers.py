@@ -55,7 +55,10 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def ids(self, path: str | None = None) -> list[str]:
-        return [r.body.get("id") or r.headers.get("idempotency-key", "") for r in self.at(path)]
+        return [
+            r.body.get("id") or r.body.get("OutId") or r.headers.get("idempotency-key", "")
+            for r in self.at(path)
+        ]
 
     def at(self, path: str | None) -> list[Received]:
         return [r for r in self.received if path is None or r.path == path]
