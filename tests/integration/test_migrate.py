@@ -14,6 +14,7 @@ ALL = [
     "003_credentials.sql",
     "004_tentative_appends.sql",
     "011_directory.sql",
+    "013_notify_delivery.sql",
 ]
 
 
