@@ -63,6 +63,9 @@ class Confirmer:
             except RPCError as error:  # Temporal unreachable, or no such workflow: ask later
                 log.debug("confirm_failed", petition_id=petition_id, error=type(error).__name__)
                 mark = 0
+            except ValueError as error:  # a history that does not decode: the audit will say more
+                log.warning("confirm_unreadable_history", petition_id=petition_id, error=type(error).__name__)
+                mark = 0
         if mark >= held_seq:
             self._next_ask.pop(petition_id, None)
             count = await self._pool.fetchval(

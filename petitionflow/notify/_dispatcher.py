@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import jinja2
 import structlog
 from temporalio.client import Client
 
@@ -118,9 +119,16 @@ class Dispatcher:
         last_summary = time.monotonic()
         try:
             while not stop.is_set():
-                if self._confirmer is not None:
-                    self.counters.confirmed += await self._confirmer.confirm_held()
-                done = await self.run_once()
+                try:
+                    if self._confirmer is not None:
+                        self.counters.confirmed += await self._confirmer.confirm_held()
+                    done = await self.run_once()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    # The database is away: claims lapse and come back; try again shortly.
+                    log.warning("notify_store_unavailable", error=type(error).__name__)
+                    done = 0
+                    with _suppress_timeout():
+                        await asyncio.wait_for(stop.wait(), 1.0)
                 if time.monotonic() - last_summary > 60:
                     log.info("notify_counters", **self.counters.summary())
                     last_summary = time.monotonic()
@@ -266,7 +274,14 @@ class Dispatcher:
         async with self._slots:
             for route in routes:
                 try:
-                    await self.channels[route.channel].send(self._message(n, route, now), route.address)
+                    message = self._message(n, route, now)
+                except jinja2.TemplateError as error:  # no template for the kind, or a fact missing
+                    worst = DeliveryError(
+                        f"cannot render {route.kind}: {type(error).__name__}", permanent=True
+                    )
+                    continue
+                try:
+                    await self.channels[route.channel].send(message, route.address)
                 except DeliveryError as error:
                     if worst is None or (error.permanent and not worst.permanent):
                         worst = error

@@ -99,7 +99,7 @@ async def test_a_refused_message_fails_with_its_cause_and_a_retry_delivers_it(
     assert await find_notifications(pool, failed=True) == []
     assert sorted(
         int(k.split("-")[0]) for k in receiver.ids() if k and not k.endswith("-supervisor")
-    ) == sorted(n.id for n in await list_notifications(pool, "p-1") if n.recipient_role != "petitioner")
+    ) == sorted(n.id for n in await list_notifications(pool, "p-1"))  # the SMS by its OutId
 
 
 async def test_robots_get_their_own_shapes(pool: asyncpg.Pool, receiver: Receiver) -> None:
@@ -151,3 +151,23 @@ async def test_email_goes_over_smtp_with_login(pool: asyncpg.Pool, receiver: Rec
         "New petition p-1 from your village",
         "Petition p-1 went up to the township tier",
     ]
+
+
+async def test_a_kind_without_a_template_fails_at_once_with_its_cause(
+    pool: asyncpg.Pool, receiver: Receiver
+) -> None:
+    await add_directory(pool, receiver)
+    await escalated(pool)
+    await pool.execute("UPDATE notifications SET kind = 'mystery' WHERE kind = 'escalated_to_you'")
+    dispatcher = Dispatcher(pool, config(receiver))
+    try:
+        await drain(dispatcher)
+    finally:
+        await dispatcher.aclose()
+    (failed,) = await find_notifications(pool, failed=True)
+    assert (failed.kind, failed.attempts, failed.last_error) == (
+        "mystery",
+        1,
+        "cannot render mystery: TemplateNotFound",
+    )
+    assert dispatcher.counters.failed == 1 and dispatcher.counters.retried == 0
