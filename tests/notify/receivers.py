@@ -130,6 +130,12 @@ class Receiver:
             {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "x"}
         )
 
+    async def _gateway(self, request: Request) -> Response:
+        if request.headers.get("authorization") != "Bearer gateway-key":
+            return self._refuse(request.url.path, "no key")
+        self._keep(request, json.loads(await request.body()))
+        return JSONResponse({"accepted": True}, status_code=202)
+
     def _keep(self, request: Request, body: dict[str, Any]) -> None:
         self.received.append(Received(request.url.path, body, dict(request.headers), time.monotonic()))
 
@@ -140,6 +146,7 @@ class Receiver:
                 Route("/cgi-bin/webhook/send", self._wecom, methods=["POST"]),
                 Route("/robot/send", self._dingtalk, methods=["POST"]),
                 Route("/aliyun/", self._aliyun, methods=["POST"]),
+                Route("/gateway", self._gateway, methods=["POST"]),
             ]
         )
 

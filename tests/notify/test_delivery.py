@@ -171,3 +171,24 @@ async def test_a_kind_without_a_template_fails_at_once_with_its_cause(
         "cannot render mystery: TemplateNotFound",
     )
     assert dispatcher.counters.failed == 1 and dispatcher.counters.retried == 0
+
+
+async def test_the_generic_sms_gateway_gets_template_params_and_its_key(
+    pool: asyncpg.Pool, receiver: Receiver
+) -> None:
+    await add_directory(pool, receiver)
+    await escalated(pool)
+    sms = {
+        "provider": "generic",
+        "endpoint": receiver.url("/gateway"),
+        "generic_headers": {"Authorization": "Bearer gateway-key"},
+    }
+    dispatcher = Dispatcher(pool, config(receiver, sms=sms))
+    try:
+        await drain(dispatcher)
+    finally:
+        await dispatcher.aclose()
+    (sent,) = receiver.at("/gateway")
+    assert sent.body["phone"] == HOUSEHOLD_PHONE and sent.body["template"] == "SMS_100000001"
+    assert sent.body["params"] == {"petition_id": "p-1", "to_tier": "乡镇"}
+    assert sent.body["text"] == "您的诉求 p-1 现由乡镇办理。" and receiver.refused == []
