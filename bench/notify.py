@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,8 @@ class Phase:
     seconds: float
     lag_p50_ms: float
     lag_p99_ms: float
+    cpu_seconds: float = 0.0
+    """CPU this process (the dispatcher and its database client) spent in the phase."""
 
     def line(self) -> str:
         speed = self.count / self.seconds
@@ -89,6 +92,15 @@ class Phase:
             f"{self.name}: {self.count:,} messages in {self.seconds:.2f} s: {speed:,.0f} messages/s;"
             f" lag p50 {self.lag_p50_ms:,.1f} ms, p99 {self.lag_p99_ms:,.1f} ms"
         )
+
+    def cpu_line(self) -> str:
+        per = self.cpu_seconds / self.count
+        return f"  dispatcher CPU: {per * 1000:.2f} ms a message ({1 / per:,.0f} messages/s per core)"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _prepare(pool: asyncpg.Pool, port: int) -> None:
@@ -171,9 +183,10 @@ async def measure(count: int, rate: float, concurrency: int, workdir: Path, port
                 phases: list[Phase] = []
                 try:
                     await _owe(pool, 1, count)
+                    cpu = _cpu()
                     running = asyncio.create_task(dispatcher.run())
                     backlog = await _until_done(pool)
-                    phases.append(Phase("backlog", count, backlog, *await _lag(pool, 1)))
+                    phases.append(Phase("backlog", count, backlog, *await _lag(pool, 1), _cpu() - cpu))
                     first = int(await pool.fetchval("SELECT max(id) FROM notifications")) + 1
                     step = 100
                     began = time.perf_counter()
@@ -182,7 +195,8 @@ async def measure(count: int, rate: float, concurrency: int, workdir: Path, port
                         await asyncio.sleep(max(0.0, began + (i + 1) * step / rate - time.perf_counter()))
                     await _until_done(pool)
                     steady = time.perf_counter() - began
-                    phases.append(Phase(f"steady at {rate:,.0f}/s", count, steady, *await _lag(pool, first)))
+                    lag = await _lag(pool, first)
+                    phases.append(Phase(f"steady at {rate:,.0f}/s", count, steady, *lag))
                     running.cancel()
                     await asyncio.gather(running, return_exceptions=True)
                 finally:
@@ -216,6 +230,8 @@ def main() -> None:
         receiver.wait(10)
     for phase in phases:
         print(phase.line())
+        if phase.cpu_seconds:
+            print(phase.cpu_line())
     print("target: >= 500 messages/s (backlog)")
 
 
