@@ -23,9 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Mapping
 
-import httpx
-
-from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, TransportError, http_error
 
 WECOM_HOST = "qyapi.weixin.qq.com"
 DINGTALK_HOST = "oapi.dingtalk.com"
@@ -57,8 +55,8 @@ def _text(message: Message) -> str:
 async def _post(http: HttpPool, url: str, payload: Mapping[str, object], who: str) -> None:
     try:
         response = await http.post(url, json=payload)
-    except httpx.HTTPError as error:
-        raise DeliveryError(f"{who} robot unreachable: {type(error).__name__}") from None
+    except TransportError as error:
+        raise DeliveryError(f"{who} robot unreachable: {error}") from None
     if response.status_code >= 300:
         raise http_error(response.status_code, f"{who} robot")
     try:

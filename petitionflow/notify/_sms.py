@@ -30,9 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-import httpx
-
-from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, TransportError, http_error
 from petitionflow.notify._config import SmsConfig
 
 ALIYUN_VERSION = "2017-05-25"
@@ -115,8 +113,8 @@ class AliyunSms:
                 content=canonical_query(params) + "&Signature=" + percent_encode(params["Signature"]),
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
-        except httpx.HTTPError as error:
-            raise DeliveryError(f"sms provider unreachable: {type(error).__name__}") from None
+        except TransportError as error:
+            raise DeliveryError(f"sms provider unreachable: {error}") from None
         try:
             answer = response.json()
         except ValueError:
@@ -152,8 +150,8 @@ class GenericSms:
         headers = {k: v.get_secret_value() for k, v in c.generic_headers.items()}
         try:
             response = await self._http.post(c.endpoint, json=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise DeliveryError(f"sms gateway unreachable: {type(error).__name__}") from None
+        except TransportError as error:
+            raise DeliveryError(f"sms gateway unreachable: {error}") from None
         if response.status_code >= 300:
             raise http_error(response.status_code, "sms gateway")
 

@@ -13,9 +13,7 @@ import hmac
 import json
 import time
 
-import httpx
-
-from petitionflow.notify._base import DeliveryError, HttpPool, Message, http_error
+from petitionflow.notify._base import DeliveryError, HttpPool, Message, TransportError, http_error
 
 SIGNATURE = "X-Petitionflow-Signature"
 TIMESTAMP = "X-Petitionflow-Timestamp"
@@ -62,8 +60,8 @@ class WebhookChannel:
             headers[SIGNATURE] = sign(self._secret, timestamp, data)
         try:
             response = await self._http.post(address, content=data, headers=headers)
-        except httpx.HTTPError as error:
-            raise DeliveryError(f"webhook unreachable: {type(error).__name__}") from None
+        except TransportError as error:
+            raise DeliveryError(f"webhook unreachable: {error}") from None
         if response.status_code >= 300:
             raise http_error(response.status_code, "webhook")
 
