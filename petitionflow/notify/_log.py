@@ -13,9 +13,6 @@ log = structlog.get_logger("petitionflow.notify")
 class LogChannel:
     name = "log"
 
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-
     async def send(self, message: Message, address: str) -> None:
         log.info(
             "notification",
