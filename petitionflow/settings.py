@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     """The deployment's policy (TOML, ``petitionflow/policy.py``); unset: the built-in defaults.
     Read and checked when a process starts: a bad file stops it (exit code 2)."""
 
+    notify_file: Path | None = None
+    """A TOML file of the notification channels and their credentials (``petitionflow notify``)."""
+
     link_secret: SecretStr | None = None
     """Signs petitioners' link tokens and keys their reply codes' HMACs; every API process of a
     deployment needs the same one. Unset: one is generated into ``data_dir/link.secret``."""

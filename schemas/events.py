@@ -219,6 +219,16 @@ class RegionRenamed(EventBase):
     directory_version: int
 
 
+class FeedbackClosingSoon(EventBase):
+    """The feedback window closes soon and the petitioner has not rated: remind them (the
+    ``feedback-closing-reminder`` patch; petitions older than it never have one)."""
+
+    type: Literal["FeedbackClosingSoon"] = "FeedbackClosingSoon"
+    version: Literal[1] = 1
+    tier: Tier
+    closes_at: datetime
+
+
 Event = Annotated[
     PetitionFiled
     | Acknowledged
@@ -238,7 +248,8 @@ Event = Annotated[
     | ReturnVisitRecorded
     | ReturnVisitLapsed
     | ContactCadreChanged
-    | RegionRenamed,
+    | RegionRenamed
+    | FeedbackClosingSoon,
     Field(discriminator="type"),
 ]
 

@@ -75,6 +75,8 @@ class PetitionState(Contract):
 
     resolution: Resolution | None = None
     feedback_by: datetime | None = None
+    feedback_reminded: bool = False
+    """The petitioner was reminded that the feedback window closes soon (``FeedbackClosingSoon``)."""
     rating: Rating | None = None
     rounds_at_tier: int = 0
     reopen_count: int = 0

@@ -23,6 +23,8 @@ class TimerKind(StrEnum):
     """After closing, the contact cadre is due to go back."""
     RETURN_VISIT_WINDOW = "return_visit_window"
     """The due return visit was never recorded: the record is finished without it."""
+    FEEDBACK_CLOSING = "feedback_closing"
+    """The feedback window closes soon and no rating came: remind the petitioner (once)."""
 
 
 class Timer(Contract):

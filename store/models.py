@@ -159,3 +159,11 @@ class Notification(_Row):
     payload: dict[str, Any]
     created_at: datetime
     sent_at: datetime | None
+    """Done: delivered, or given up (``failed_at``)."""
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    last_error: str | None = None
+    channel: str | None = None
+    retried_at: datetime | None = None

@@ -21,6 +21,7 @@ from schemas.events import (
     DeadlineMissed,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -350,6 +351,9 @@ def _notifications(before: PetitionState | None, after: PetitionState, event: Ev
             sends.append((petitioner, "feedback_closed", facts))
         case Withdrawn():
             sends.append((_responsible(after), "withdrawn", {"tier": event.tier.value}))
+        case FeedbackClosingSoon():
+            facts = {"tier": event.tier.value, "closes_at": _t(event.closes_at)}
+            sends.append((petitioner, "feedback_closing_soon", facts))
         case ReturnVisitDue():
             visitor = (RecipientRole.CONTACT_CADRE, event.contact_cadre_id)
             sends.append((visitor, "return_visit_due", {"visit_by": _t(event.visit_by)}))

@@ -15,7 +15,7 @@ the petition as it stands at that moment (a tier whose deadline passed has alrea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from schemas.commands import (
     AcknowledgeInput,
@@ -54,6 +54,7 @@ from schemas.events import (
     DeadlineMissed,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -90,8 +91,11 @@ class Refused(Exception):
 # --------------------------------------------------------------------------------------- decide
 
 
-def decide(state: PetitionState | None, command: Command, now: datetime) -> list[Event]:
-    """The events ``command`` causes at ``now``.
+def decide(
+    state: PetitionState | None, command: Command, now: datetime, *, closing_reminder: bool = False
+) -> list[Event]:
+    """The events ``command`` causes at ``now``. With ``closing_reminder`` (the workflow's
+    ``feedback-closing-reminder`` patch) the petitioner is reminded before the feedback window closes.
 
     Raises:
         Refused: the command is not allowed; the reason names the rule.
@@ -108,18 +112,18 @@ def decide(state: PetitionState | None, command: Command, now: datetime) -> list
             f"{now.isoformat()} is before the petition's last event at {state.updated_at.isoformat()}",
         )
     if isinstance(command, TimerFired):
-        pending = next_timer(state)
+        pending = next_timer(state, closing_reminder=closing_reminder)
         if pending != command.timer or now < pending.at:
             raise Refused(RefusalCode.STALE_TIMER, "that timer is not the one due now")
         return _on_timer(state, pending, now)
-    events = catch_up(state, now)
+    events = catch_up(state, now, closing_reminder=closing_reminder)
     return events + _on_action(fold(events, state), command, now)
 
 
-def catch_up(state: PetitionState, now: datetime) -> list[Event]:
+def catch_up(state: PetitionState, now: datetime, *, closing_reminder: bool = False) -> list[Event]:
     """The events of every timer due at or before ``now``, in order."""
     events: list[Event] = []
-    while (timer := next_timer(state)) is not None and timer.at <= now:
+    while (timer := next_timer(state, closing_reminder=closing_reminder)) is not None and timer.at <= now:
         fired = _on_timer(state, timer, now)
         events += fired
         state = fold(fired, state)
@@ -342,8 +346,20 @@ def _directory_change(state: PetitionState, command: DirectoryChangeInput, now: 
 # ---------------------------------------------------------------------------------------- timers
 
 
-def next_timer(state: PetitionState) -> Timer | None:
-    """The earliest timer still pending, or None when nothing more is due on its own."""
+def feedback_reminder_at(state: PetitionState) -> datetime:
+    """When the petitioner is reminded to rate: a day before the feedback window closes, or half
+    way through a window shorter than two days."""
+    assert state.feedback_by is not None
+    return state.feedback_by - min(FEEDBACK_REMINDER_LEAD, state.policy.feedback_window / 2)
+
+
+FEEDBACK_REMINDER_LEAD = timedelta(days=1)
+
+
+def next_timer(state: PetitionState, *, closing_reminder: bool = False) -> Timer | None:
+    """The earliest timer still pending, or None when nothing more is due on its own.
+
+    ``closing_reminder`` adds the reminder before the feedback window closes (see ``decide``)."""
     if state.finished:
         return None
     if state.stage is Stage.CLOSED:
@@ -354,6 +370,8 @@ def next_timer(state: PetitionState) -> Timer | None:
         return Timer(kind=TimerKind.RETURN_VISIT_WINDOW, at=state.return_visit_by)
     if state.stage is Stage.FEEDBACK:
         assert state.feedback_by is not None
+        if closing_reminder and not state.feedback_reminded:
+            return Timer(kind=TimerKind.FEEDBACK_CLOSING, at=feedback_reminder_at(state))
         return Timer(kind=TimerKind.FEEDBACK_WINDOW, at=state.feedback_by)
     return min(_working_timers(state), key=_timer_order, default=None)
 
@@ -441,6 +459,9 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
             return [InfoWaitLapsed(at=now, actor=SYSTEM, tier=tier, resolve_by=_resumed_deadline(state, now))]
         case TimerKind.FEEDBACK_WINDOW:
             return [_closing(state, ClosedReason.UNRATED, SYSTEM, now)]
+        case TimerKind.FEEDBACK_CLOSING:
+            assert state.feedback_by is not None
+            return [FeedbackClosingSoon(at=now, actor=SYSTEM, tier=tier, closes_at=state.feedback_by)]
         case TimerKind.RETURN_VISIT:
             return [
                 ReturnVisitDue(
@@ -696,6 +717,7 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                     on_time=event.on_time,
                 ),
                 "feedback_by": event.feedback_by,
+                "feedback_reminded": False,
                 "rating": None,
                 "respond_by": None,
                 "resolve_by": None,
@@ -785,6 +807,8 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                 c for c in (*state.former_contact_cadres, event.from_cadre_id) if c != event.to_cadre_id
             )
             return {"contact_cadre_id": event.to_cadre_id, "former_contact_cadres": former}
+        case FeedbackClosingSoon():
+            return {"feedback_reminded": True}
     raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
 
 

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         WithdrawInput,
     )
+    from schemas.common import Stage
     from schemas.events import Envelope, Event
     from schemas.state import PetitionState
     from schemas.timers import Timer
@@ -47,6 +48,8 @@ APPEND_BATCH = 500
 """At most this many events per append activity; more wait for the next one."""
 
 LEAN_STEPS = "lean-steps"
+FEEDBACK_CLOSING_REMINDER = "feedback-closing-reminder"
+"""The petitioner is reminded before the feedback window closes (``FeedbackClosingSoon``)."""
 """Patch id. Before it, store activities always ran as ordinary activities (an activity task and a
 workflow task more per step), and every step that changed tier, stage, region or overdue upserted
 all four search attributes. Since: store activities run locally first (``_store``), the petitioner's
@@ -88,6 +91,9 @@ class PetitionWorkflow:
         # decided: until a later task runs, that task (and those events) may not be in history yet.
         self._task_length = -1
         self._task_first_seq = 0
+        self._closing_reminder = False
+        """The feedback-closing-reminder patch, asked (and then fixed) once the petition first
+        waits for its rating in this run: petitions whose histories predate it keep the old timers."""
         if input.filing is not None:
             # Filed here, not in run(): an update sent right after the start is validated before
             # run() begins, and must find the petition already filed.
@@ -120,7 +126,9 @@ class PetitionWorkflow:
             elif self.state.finished:
                 return self.state
             else:
-                await self._wait_for_change_or(lifecycle.next_timer(self.state))
+                if self.state.stage is Stage.FEEDBACK and not self._closing_reminder:
+                    self._closing_reminder = workflow.patched(FEEDBACK_CLOSING_REMINDER)
+                await self._wait_for_change_or(self._next_timer())
 
     @property
     def state(self) -> PetitionState:
@@ -137,7 +145,10 @@ class PetitionWorkflow:
     @workflow.query
     def pending_timer(self) -> Timer | None:
         """The reminder, deadline or callback the petition is waiting on, if any."""
-        return lifecycle.next_timer(self.state)
+        return self._next_timer()
+
+    def _next_timer(self) -> Timer | None:
+        return lifecycle.next_timer(self.state, closing_reminder=self._closing_reminder)
 
     # ------------------------------------------------------------------------------- updates
     # Each action is an update: its validator decides (and refuses with the rule's reason, leaving
@@ -230,7 +241,9 @@ class PetitionWorkflow:
 
     def _decide(self, command: lifecycle.Command) -> list[Event]:
         try:
-            return lifecycle.decide(self._state, command, workflow.now())
+            return lifecycle.decide(
+                self._state, command, workflow.now(), closing_reminder=self._closing_reminder
+            )
         except lifecycle.Refused as refused:
             raise ApplicationError(
                 refused.reason, refused.code.value, type="Refused", non_retryable=True
@@ -288,7 +301,7 @@ class PetitionWorkflow:
         if timeout is None or timeout > timedelta(0):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._woken, timeout=timeout)
-        self._record(lifecycle.catch_up(self.state, workflow.now()))
+        self._record(lifecycle.catch_up(self.state, workflow.now(), closing_reminder=self._closing_reminder))
 
     async def _send_batch(self) -> None:
         """Send the oldest queued events to the event log; updates may queue more meanwhile."""

@@ -17,6 +17,7 @@ from schemas.events import (
     Envelope,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -176,6 +177,8 @@ def summary(event: Event) -> str:
         case RegionRenamed():
             moved = ", ".join(f"{old} → {new}" for old, new in event.renamed.items())
             return f"regions renamed (directory version {event.directory_version}): {moved}"
+        case FeedbackClosingSoon():
+            return f"reminder: the feedback window closes {_when(event.closes_at)}"
     raise AssertionError(f"no summary for {type(event).__name__}")  # pragma: no cover
 
 

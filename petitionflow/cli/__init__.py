@@ -2,8 +2,8 @@
 
 ``_engine`` runs the engine (dev, worker, api, migrate, rebuild), ``_petitions`` files and acts,
 ``_access`` issues keys and tokens, ``_conflicts`` shows and settles event-log conflicts, ``_audit``
-is ``petitionflow audit``, ``_directory`` the county's directory; ``_support`` holds what they
-share (connections, output, exit codes).
+is ``petitionflow audit``, ``_directory`` the county's directory, ``_notify`` the dispatcher and
+``notifications list | retry``; ``_support`` holds what they share (connections, output, exit codes).
 """
 
 from __future__ import annotations
@@ -13,7 +13,17 @@ import sys
 
 import typer
 
-from petitionflow.cli import _access, _audit, _changes, _conflicts, _directory, _engine, _petitions, _policy
+from petitionflow.cli import (
+    _access,
+    _audit,
+    _changes,
+    _conflicts,
+    _directory,
+    _engine,
+    _notify,
+    _petitions,
+    _policy,
+)
 from petitionflow.cli._support import EXIT_BAD_INPUT, EXIT_REFUSED
 
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
@@ -24,6 +34,7 @@ _conflicts.register(app)
 _directory.register(app)
 _policy.register(app)
 _changes.register(app, _directory.directory)
+_notify.register(app)
 app.add_typer(_audit.audit_app, name="audit")
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_REFUSED", "app", "main"]

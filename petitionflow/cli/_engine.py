@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +38,7 @@ from petitionflow.directory import (
     write_sample,
 )
 from petitionflow.directory.locate import Crs
+from petitionflow.notify import run_dispatcher
 from petitionflow.settings import Settings
 from store.directory import versions as directory_versions
 from store.migrate import migrate
@@ -70,9 +71,13 @@ def dev(
             file_okay=False,
         ),
     ] = None,
+    notify: Annotated[
+        bool,
+        typer.Option(help="Deliver the notifications outbox (PETITIONFLOW_NOTIFY_FILE; else to the log)."),
+    ] = True,
 ) -> None:
-    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker
-    and the HTTP API.
+    """Run the whole engine on one machine: Temporal dev server, PostgreSQL, migrations, a worker,
+    the notifications dispatcher and the HTTP API.
 
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
@@ -89,7 +94,9 @@ def dev(
     )
     try:
         check_port_free(port, "HTTP API")
-        asyncio.run(_run_dev(stack, settings, demo=demo, api_port=port, directory=directory or SAMPLE))
+        asyncio.run(
+            _run_dev(stack, settings, demo=demo, api_port=port, directory=directory or SAMPLE, notify=notify)
+        )
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -106,7 +113,7 @@ SAMPLE = "sample"
 
 
 async def _run_dev(
-    stack: DevStack, settings: Settings, *, demo: bool, api_port: int, directory: Path | str
+    stack: DevStack, settings: Settings, *, demo: bool, api_port: int, directory: Path | str, notify: bool
 ) -> None:
     async with stack.running() as endpoints:
         await _serve(
@@ -115,6 +122,7 @@ async def _run_dev(
             settings,
             file_demo=demo,
             api_port=api_port,
+            notify=notify,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
             directory=directory,
         )
@@ -144,10 +152,12 @@ async def _serve(
     api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
     directory: Path | str | None = None,
+    notify: bool = False,
 ) -> None:
-    """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
-    SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
-    and the worker come from the composition root (:mod:`worker`).
+    """Run a worker (unless not ``run_worker``), the notifications dispatcher (with ``notify``) and
+    the HTTP API (on ``api_port``) until SIGINT or SIGTERM, then stop gracefully. ``dev``, ``worker``
+    and ``api`` all come here; the connections and the worker come from the composition root
+    (:mod:`worker`).
 
     ``directory``: a folder of directory files to import first (unless its files are the current
     version already), or ``SAMPLE`` for the generated sample county when the directory is empty.
@@ -157,7 +167,7 @@ async def _serve(
         settings, temporal_address=temporal_address, database_url=database_url
     ) as connections:
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
-        async with running:
+        async with running, _dispatching(connections, settings, notify):
             api = None
             if api_port is not None:
                 if directory is not None:
@@ -215,6 +225,24 @@ async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:
     console.print(f"directory: imported version {info.version} ({counts})", highlight=False)
 
 
+@contextlib.asynccontextmanager
+async def _dispatching(
+    connections: worker.Connections, settings: Settings, notify: bool
+) -> AsyncIterator[None]:
+    """The notifications dispatcher beside the worker, stopped (its batch finished) on the way out."""
+    if not notify:
+        yield
+        return
+    done = asyncio.Event()
+    task = asyncio.create_task(run_dispatcher(connections.pool, connections.client, settings, done))
+    try:
+        yield
+    finally:
+        done.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
 async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 30) -> None:
     """Return once ``port`` accepts connections; raise if ``server`` ends first or time runs out."""
     deadline = asyncio.get_running_loop().time() + within
@@ -232,10 +260,21 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
     server.result()
 
 
-def run_worker() -> None:
+def run_worker(
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Also deliver the notifications outbox (`petitionflow notify`).")
+    ] = False,
+) -> None:
     """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
-    policy_in_force(_settings())  # the deployment's file is checked by every process at start
-    raise typer.Exit(worker.main())
+    settings = _settings()
+    policy_in_force(settings)  # the deployment's file is checked by every process at start
+    if not notify:
+        raise typer.Exit(worker.main())
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    if settings.temporal_address is None or settings.database_url is None:
+        console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    asyncio.run(_serve(settings.temporal_address, settings.database_url, settings, notify=True))
 
 
 def run_api(

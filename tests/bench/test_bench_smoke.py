@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,32 @@ async def test_directory_imports_its_generated_households_and_prints_rows_per_se
     assert result.counts["households"] == 5_000 and result.counts["people"] == 3_456
     assert figures(lines, "households/s:")[0] > 0
     assert figures(lines, "peak RSS:")[0] > 0
+
+
+@pytest.fixture
+def notify_receiver() -> Iterator[int]:
+    """``bench/notify.py``'s receiver process; its port."""
+    from bench import notify
+    from petitionflow.dev.stack import unused_port
+
+    port = unused_port()
+    receiver = subprocess.Popen([sys.executable, notify.__file__, "--receiver", str(port)])
+    try:
+        yield port
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+
+
+async def test_notify_delivers_every_message_once_and_prints_speed_and_lag(
+    tmp_path: Path, notify_receiver: int
+) -> None:
+    from bench import notify
+
+    phases = await notify.measure(60, 200, 8, tmp_path, notify_receiver)  # raises unless all arrive once
+    assert [p.count for p in phases] == [60, 60]
+    for phase in phases:
+        count, seconds, speed, p50, p99 = figures([phase.line()], phase.name + ":")
+        # The seconds are printed to 0.01 s: the speed lies within what that rounding allows.
+        assert count == 60 and 60 / (seconds + 0.006) <= speed + 0.5 and 0 <= p50 <= p99
+        assert seconds <= 0.006 or speed - 0.5 <= 60 / (seconds - 0.006)

@@ -71,11 +71,12 @@ class DevStack:
         path.write_text(text)
         return path
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, env_extra: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONFLOW_")}
         # The stack's own deployment policy: urgent petitions have 2 s at the village, so the HTTP
         # tests watch an automatic escalation; normal ones keep the defaults.
         env["PETITIONFLOW_POLICY_FILE"] = str(self.policy_file("stack", STACK_POLICY))
+        env.update(env_extra or {})
         self.output = self.data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self.process = subprocess.Popen(
             [

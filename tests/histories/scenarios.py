@@ -132,6 +132,16 @@ async def continue_as_new(env: WorkflowEnvironment, petitions: PetitionClient) -
     return "golden-long"
 
 
+async def feedback_closing_reminder(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Answered at the village; a day before the feedback window closes the petitioner is reminded
+    (``FeedbackClosingSoon``, the ``feedback-closing-reminder`` patch), then rates."""
+    await petitions.file(filing("golden-reminded"))
+    await _resolve(petitions, "golden-reminded", Tier.VILLAGE)
+    await env.sleep(6 * DAY + timedelta(hours=12))
+    await petitions.act("golden-reminded", RateInput(actor=petitioner(), rating=Rating.BASICALLY_SATISFIED))
+    return "golden-reminded"
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy-path": happy_path,
     "escalation-to-city": escalation_to_city,
@@ -139,6 +149,7 @@ SCENARIOS: dict[str, Scenario] = {
     "failed-return-visit": failed_return_visit,
     "info-pause": info_pause,
     "continue-as-new": continue_as_new,
+    "feedback-closing-reminder": feedback_closing_reminder,
 }
 """File name (without ``.json``) → scenario."""
 
@@ -174,5 +185,7 @@ async def directory_changes(env: WorkflowEnvironment, petitions: PetitionClient)
 
 
 SCENARIOS["directory-changes"] = directory_changes
-ADDED_AFTER_V1 = frozenset({"directory-changes"})
-"""Scenarios of paths that did not exist before ``lean-steps``: ``v1/`` has no history of them."""
+ADDED_AFTER_V2 = frozenset({"directory-changes", "feedback-closing-reminder"})
+"""Scenarios of paths added after ``v2/`` (the ``lean-steps`` generation, before the
+``directory-changes`` and ``feedback-closing-reminder`` patches): neither generation holds them."""
+ADDED_AFTER_V1 = ADDED_AFTER_V2

@@ -4,7 +4,8 @@ petitions fails here, before it lands (see docs/changing-workflows.md).
 ``tests/histories/*.json`` are recorded by today's code (``record.py``); the folders beneath keep
 earlier generations, never re-recorded, for as long as petitions started on that code may still be
 open: ``v1/`` was recorded before the ``lean-steps`` patch (ordinary store activities, every search
-attribute at every step)."""
+attribute at every step), ``v2/`` before ``feedback-closing-reminder`` (no reminder before the
+feedback window closes)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from temporalio.worker import Replayer
 from petitionflow.audit import read_export
 from petitionflow.audit.exporting import histories
 from petitionflow.converter import data_converter
-from tests.histories.scenarios import ADDED_AFTER_V1, SCENARIOS
+from tests.histories.scenarios import ADDED_AFTER_V1, ADDED_AFTER_V2, SCENARIOS
 from workflows.petition import PetitionWorkflow
 
 HERE = Path(__file__).parent
@@ -31,6 +32,7 @@ def test_every_scenario_has_a_golden_history() -> None:
 
 def test_earlier_generations_are_kept() -> None:
     assert sorted(p.stem for p in HERE.glob("v1/*.json")) == sorted(set(SCENARIOS) - ADDED_AFTER_V1)
+    assert sorted(p.stem for p in HERE.glob("v2/*.json")) == sorted(set(SCENARIOS) - ADDED_AFTER_V2)
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=[str(p.relative_to(HERE).with_suffix("")) for p in GOLDEN])

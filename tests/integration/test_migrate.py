@@ -17,6 +17,7 @@ ALL = [
     "007_idempotency_keys.sql",
     "008_rate_limits.sql",
     "011_directory.sql",
+    "013_notify_delivery.sql",
     "014_answering_regions.sql",
     "017_access.sql",
 ]

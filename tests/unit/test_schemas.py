@@ -32,6 +32,7 @@ from schemas.events import (
     Envelope,
     Escalated,
     Event,
+    FeedbackClosingSoon,
     FeedbackReceived,
     InfoProvided,
     InfoRequested,
@@ -219,6 +220,7 @@ ONE_OF_EACH: list[Event] = [
         answering=HOME.model_copy(update={"village": "v-xinhe"}),
         directory_version=2,
     ),
+    FeedbackClosingSoon(at=T0, actor=SYSTEM, tier=Tier.VILLAGE, closes_at=T0 + days(1)),
 ]
 
 
