@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 PetitionId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -86,6 +95,10 @@ class Stage(StrEnum):
     RESOLVE = "resolve"
     FEEDBACK = "feedback"
     CLOSED = "closed"
+    DISPATCH = "dispatch"
+    """Held by a centre (or its supervisor), waiting to be dispatched to an office."""
+    SIGN_FOR = "sign_for"
+    """Dispatched to an office, waiting for it to sign for it (签收)."""
 
 
 class RegionPath(Contract):
@@ -117,6 +130,10 @@ class Actor(Contract):
     id: PersonId
     tier: Tier | None = None
     region_id: RegionId | None = None
+    office_id: RegionId | None = None
+    """The office an official serves, when the directory names one (a department, a centre); None:
+    the territorial office of ``tier`` and ``region_id``. Left out of the dump when None, so every
+    actor stored before offices existed keeps its hash."""
 
     @model_validator(mode="after")
     def _officials_have_a_jurisdiction(self) -> Self:
@@ -125,7 +142,16 @@ class Actor(Contract):
             raise ValueError(f"a {self.role.value} must have a tier and a region_id")
         if not serves and (self.tier is not None or self.region_id is not None):
             raise ValueError(f"a {self.role.value} has no tier or region_id")
+        if not serves and self.office_id is not None:
+            raise ValueError(f"a {self.role.value} has no office_id")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_office(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if self.office_id is None:
+            data.pop("office_id", None)
+        return data
 
     @classmethod
     def system(cls) -> Actor:
@@ -219,3 +245,9 @@ class RefusalCode(StrEnum):
     FINISHED = "finished"
     STALE_TIMER = "stale_timer"
     CLOCK_WENT_BACK = "clock_went_back"
+    WRONG_OFFICE = "wrong_office"
+    OUTSIDE_AREA = "outside_area"
+    RECUSED = "recused"
+    WINDOW_CLOSED = "window_closed"
+    SUPERVISOR_DECIDED = "supervisor_decided"
+    NOT_SUMMONED = "not_summoned"

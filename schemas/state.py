@@ -19,7 +19,8 @@ from schemas.common import (
     Tier,
     Urgency,
 )
-from schemas.policy import Policy
+from schemas.offices import About, Chain, OfficeRef, Summons
+from schemas.policy import DispatchRules, Policy
 
 
 class Resolution(Contract):
@@ -86,6 +87,32 @@ class PetitionState(Contract):
     """When the notified return visit lapses: its window counts from the notice."""
     finished: bool = False
     """Nothing more can happen: withdrawn, or the return visit is settled."""
+
+    # Offices (issue 12). A petition filed before offices has none of these set: it is held by the
+    # territorial office of its tier and region (``lifecycle.holding_office``).
+    office: OfficeRef | None = None
+    """The office holding the petition; None: the territorial office of ``tier``."""
+    chain: Chain = ()
+    """``office``'s supervisors, nearest first."""
+    rules: DispatchRules | None = None
+    centre: OfficeRef | None = None
+    """The centre it was filed through: where a send-back returns it."""
+    centre_chain: Chain = ()
+    deciding: OfficeRef | None = None
+    """The centre's supervisor, once the policy's send-backs handed it the decision."""
+    dispatch_by: datetime | None = None
+    dispatch_entered_at: datetime | None = None
+    """When the current wait for dispatch began (the dispatch time counts from here)."""
+    sign_for_by: datetime | None = None
+    received_at: datetime | None = None
+    """When the holding office received it from a dispatch: its send-back window counts from here.
+    None when it came otherwise (escalation), and so cannot be sent back."""
+    final_dispatch: bool = False
+    send_backs: int = 0
+    summons: tuple[Summons, ...] = ()
+    about: About | None = None
+    recused_office: OfficeRef | None = None
+    recused_person_id: str | None = None
 
     @property
     def paused(self) -> bool:

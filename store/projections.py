@@ -154,10 +154,15 @@ class PetitionProjection:
         after = evolve(before, event)
         self._facts(before, after, seq, event)
         petition_id, in_outbox = after.petition_id, self.in_outbox
+        recused = after.recused_person_id
+        if recused is not None and (before is None or before.recused_person_id is None):
+            # Recusal is known from the event after the filing (``IntakeOpened``), which comes in
+            # the filing's own batch: take back what the filing owed the person it is about.
+            self.notifications = [n for n in self.notifications if n[0] != petition_id or n[3] != recused]
         self.notifications += (
             (petition_id, seq, role.value, recipient, kind, json.dumps(payload, sort_keys=True))
             for role, recipient, kind, payload in _notifications(before, after, event)
-            if (petition_id, seq, role.value, recipient) not in in_outbox
+            if (petition_id, seq, role.value, recipient) not in in_outbox and recipient != recused
         )
         self.state = after
 
