@@ -10,10 +10,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
@@ -130,7 +128,7 @@ class Actor(Contract):
     id: PersonId
     tier: Tier | None = None
     region_id: RegionId | None = None
-    office_id: RegionId | None = None
+    office_id: RegionId | None = Field(default=None, exclude_if=lambda office_id: office_id is None)
     """The office an official serves, when the directory names one (a department, a centre); None:
     the territorial office of ``tier`` and ``region_id``. Left out of the dump when None, so every
     actor stored before offices existed keeps its hash."""
@@ -145,13 +143,6 @@ class Actor(Contract):
         if not serves and self.office_id is not None:
             raise ValueError(f"a {self.role.value} has no office_id")
         return self
-
-    @model_serializer(mode="wrap")
-    def _without_empty_office(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        data: dict[str, object] = handler(self)
-        if self.office_id is None:
-            data.pop("office_id", None)
-        return data
 
     @classmethod
     def system(cls) -> Actor:

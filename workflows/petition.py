@@ -23,14 +23,20 @@ from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 with workflow.unsafe.imports_passed_through():
     from schemas.commands import (
         AcknowledgeInput,
+        AnswerSummonsInput,
         AssessInput,
+        DispatchInput,
         EscalateInput,
+        FilePetitionInput,
         PetitionerContact,
         ProvideInfoInput,
         RateInput,
         RecordReturnVisitInput,
         RequestInfoInput,
         ResolveInput,
+        SendBackInput,
+        SignForInput,
+        SummonInput,
         WithdrawInput,
     )
     from schemas.events import Envelope, Event
@@ -51,6 +57,13 @@ workflow task more per step), and every step that changed tier, stage, region or
 all four search attributes. Since: store activities run locally first (``_store``), the petitioner's
 contact goes with the filing's append instead of its own activity, and only the routing attributes
 that changed are upserted (``search.changes``; the client sets the first ones at the start)."""
+
+OFFICES = "offices-and-dispatch"
+"""Patch id (issue 12). Before it, a filing knew no offices: a petition started at its tier and
+climbed the tier chain. Since: a filing through a centre, or about the household's own cadre or
+village office, is decided with its ``intake`` (``IntakeOpened`` after ``PetitionFiled``) and held
+by offices. Only such filings ask for the patch, so a plain filing's history is as it was; a history
+recorded before the patch replays its filing without the intake."""
 
 _LOCAL_TIMEOUT = timedelta(seconds=2)
 """How long a local attempt may hold the workflow task (and the reply) before the durable path."""
@@ -84,7 +97,7 @@ class PetitionWorkflow:
         if input.filing is not None:
             # Filed here, not in run(): an update sent right after the start is validated before
             # run() begins, and must find the petition already filed.
-            self._record(lifecycle.decide(None, input.filing, workflow.now()))
+            self._record(lifecycle.decide(None, self._filing(input.filing), workflow.now()))
 
     @workflow.run
     async def run(self, input: PetitionInput) -> PetitionState:
@@ -112,6 +125,15 @@ class PetitionWorkflow:
                 return self.state
             else:
                 await self._wait_for_change_or(lifecycle.next_timer(self.state))
+
+    @staticmethod
+    def _filing(filing: FilePetitionInput) -> FilePetitionInput:
+        """The filing as this history decides it: with its offices only under the patch."""
+        if filing.intake is None and filing.about is None:
+            return filing
+        if workflow.patched(OFFICES):
+            return filing
+        return filing.model_copy(update={"intake": None, "about": None})
 
     @property
     def state(self) -> PetitionState:
@@ -204,6 +226,46 @@ class PetitionWorkflow:
 
     @record_return_visit.validator
     def _validate_record_return_visit(self, input: RecordReturnVisitInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def dispatch(self, input: DispatchInput) -> PetitionState:
+        return self._act(input)
+
+    @dispatch.validator
+    def _validate_dispatch(self, input: DispatchInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def sign_for(self, input: SignForInput) -> PetitionState:
+        return self._act(input)
+
+    @sign_for.validator
+    def _validate_sign_for(self, input: SignForInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def send_back(self, input: SendBackInput) -> PetitionState:
+        return self._act(input)
+
+    @send_back.validator
+    def _validate_send_back(self, input: SendBackInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def summon(self, input: SummonInput) -> PetitionState:
+        return self._act(input)
+
+    @summon.validator
+    def _validate_summon(self, input: SummonInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def answer_summons(self, input: AnswerSummonsInput) -> PetitionState:
+        return self._act(input)
+
+    @answer_summons.validator
+    def _validate_answer_summons(self, input: AnswerSummonsInput) -> None:
         self._decide(input)
 
     # ------------------------------------------------------------------------------- internals
