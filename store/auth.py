@@ -54,14 +54,15 @@ async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = Non
     token, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO access_tokens (token_hash, actor_id, role, tier, region_id, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO access_tokens (token_hash, actor_id, role, tier, region_id, expires_at, office_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
             digest,
             actor.id,
             actor.role.value,
             None if actor.tier is None else actor.tier.value,
             actor.region_id,
             expires_at,
+            actor.office_id,
         )
     return token
 
@@ -87,7 +88,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT actor_id, role, tier, region_id FROM access_tokens"
+            "SELECT actor_id, role, tier, region_id, office_id FROM access_tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL"
             " AND (expires_at IS NULL OR expires_at > coalesce($2::timestamptz, now()))",
             digest(token),
@@ -100,6 +101,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
         id=row["actor_id"],
         tier=None if row["tier"] is None else Tier(row["tier"]),
         region_id=row["region_id"],
+        office_id=row["office_id"],
     )
 
 
@@ -109,9 +111,13 @@ class ServiceKey:
 
     name: ServiceName
     tier: Tier
+    centre_id: str | None = None
+    """The centre its petitions are held by first, to be dispatched (``keys add --centre``)."""
 
 
-async def issue_api_key(db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE) -> str:
+async def issue_api_key(
+    db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE, centre_id: str | None = None
+) -> str:
     """A new API key for the service ``name``; returned once, stored only as its hash.
 
     A service may hold several keys at once, so a key can be rotated without downtime.
@@ -119,13 +125,19 @@ async def issue_api_key(db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE)
     Args:
         tier: the tier every petition filed with this key starts at (the village cadres' app at
             the village, the county hotline at the county); a filing cannot choose another.
+        centre_id: a centre of the directory (kind ``centre``): petitions filed with this key start
+            in stage dispatch, held by it. Its tier must be ``tier``.
     """
     if not name or len(name) > 128:
         raise ValueError("a service name is 1 to 128 characters")
     key, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO api_keys (key_hash, name, tier) VALUES ($1, $2, $3)", digest, name, tier.value
+            "INSERT INTO api_keys (key_hash, name, tier, centre_id) VALUES ($1, $2, $3, $4)",
+            digest,
+            name,
+            tier.value,
+            centre_id,
         )
     return key
 
@@ -152,6 +164,9 @@ async def authenticate_service(db: Db, key: str) -> ServiceKey | None:
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT name, tier FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest(key)
+            "SELECT name, tier, centre_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            digest(key),
         )
-    return None if row is None else ServiceKey(name=row["name"], tier=Tier(row["tier"]))
+    if row is None:
+        return None
+    return ServiceKey(name=row["name"], tier=Tier(row["tier"]), centre_id=row["centre_id"])

@@ -1140,11 +1140,16 @@ def _check_serves(office: OfficeRef, actor: Actor, doing: str) -> None:
         raise Refused(RefusalCode.WRONG_OFFICE, f"{office} holds the petition; {actor.id} serves {theirs}")
 
 
+def is_recused(state: PetitionState, actor: Actor) -> bool:
+    """Whether the petition is about ``actor`` (its cadre, or an official of its office): they may
+    neither act on it, nor read it, nor be told of it."""
+    if actor.id == state.recused_person_id:
+        return True
+    return state.recused_office is not None and serves(actor, state.recused_office)
+
+
 def _check_not_recused(state: PetitionState, actor: Actor, doing: str) -> None:
-    recused = actor.id == state.recused_person_id
-    if not recused and state.recused_office is not None and actor.role is not Role.PETITIONER:
-        recused = serves(actor, state.recused_office)
-    if recused:
+    if is_recused(state, actor):
         raise Refused(RefusalCode.RECUSED, f"{actor.id} is recused from this petition and may not {doing} it")
 
 

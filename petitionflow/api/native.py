@@ -19,14 +19,16 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName
+from petitionflow.api.deps import AnyReader, AppServices, FilingService, Official, ServiceName, Services
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
 from schemas.commands import ACTION_TYPES, Action, FilePetitionInput
 from schemas.common import Actor, PersonId, PetitionId, RegionId, Stage, Tier
 from schemas.state import PetitionState
+from store import offices
 from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
+from workflows.lifecycle import is_recused
 
 router = APIRouter(prefix="/v1")
 
@@ -151,6 +153,7 @@ async def file_petition(
     _bind(filing.petition_id)
     refuse_unprintable("body", filing.model_dump(mode="json"))
     filing = filings.bind_to_key(filing, service, app.catalogue)
+    filing = await filings.resolve_intake(app.pool, filing, service)
     await filings.claim(app.pool, filing.petition_id, service.name)
     filed = await app.petitions.file(filing)
     if not filed.created:
@@ -176,6 +179,26 @@ def _route(
     )
 
 
+async def _with_offices(
+    app: Services, petition_id: str, verb: str, body: OfficialBody
+) -> dict[str, object] | None:
+    """The body's fields with the offices it names resolved from the directory, for the actions that
+    name offices (dispatch, summon); None for the others."""
+    if verb not in offices.OFFICE_FIELDS:
+        return None
+    try:
+        region = (await app.petitions.view(petition_id)).region
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await _missing_or_finished(app, petition_id) from None
+        raise
+    try:
+        return await offices.command_fields(app.pool, verb, body.model_dump(), region)
+    except offices.UnknownOffice as unknown:
+        field = offices.OFFICE_FIELDS[verb][0]
+        raise filings.invalid((field,), f"no office {unknown.office_id!r} in the directory") from None
+
+
 def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
     async def act(
         petition_id: PathPetitionId,
@@ -188,7 +211,8 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         category = getattr(body, "category", None)
         if category is not None and (problem := filings.category_problem(app.catalogue, category)):
             raise filings.invalid(("category",), problem)
-        action = to_action(verb, body, actor)
+        resolved = await _with_offices(app, petition_id, verb, body)
+        action = to_action(verb, body, actor, resolved=resolved)
         caller = idempotency.caller_of(actor)
         return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
@@ -233,8 +257,13 @@ for _verb, _pbody in PETITIONER_BODIES.items():
     responses=_errors(401, 404),
 )
 async def get_petition(petition_id: PathPetitionId, app: AppServices, reader: AnyReader) -> PetitionState:
+    """A petition about its reader (recusal: its cadre, or an official of its village office) is
+    answered 404, as one that does not exist."""
     _bind(petition_id)
-    return await _view(app, petition_id)
+    view = await _view(app, petition_id)
+    if reader.actor is not None and is_recused(view, reader.actor):
+        raise ApiError(404, "not_found", f"no petition {petition_id} was filed")
+    return view
 
 
 @router.get(
@@ -266,7 +295,11 @@ async def list_petitions(
         limit=limit,
         after=after,
     )
-    return PetitionPage(items=rows, next_after=rows[-1].petition_id if len(rows) == limit else None)
+    next_after = rows[-1].petition_id if len(rows) == limit else None
+    if reader.actor is not None:  # a page may come back shorter: next_after still pages on
+        actor = reader.actor
+        rows = [row for row in rows if not is_recused(row.state, actor)]
+    return PetitionPage(items=rows, next_after=next_after)
 
 
 @router.get(
