@@ -375,7 +375,7 @@ def echo_wall(
 
 def report(
     by: Annotated[
-        FigureGroup, typer.Option(help="Group the figures by tier, region or official.")
+        FigureGroup, typer.Option(help="Group the figures by tier, region, official or office.")
     ] = FigureGroup.TIER,
     tier: Annotated[Tier | None, typer.Option()] = None,
     region: Annotated[str | None, typer.Option()] = None,
@@ -420,3 +420,33 @@ def report(
             for r in rows
         ],
     )
+    if by is FigureGroup.OFFICE:
+        table(
+            "dispatch, receipt, send-back and summons by office",
+            [
+                "office",
+                "kind",
+                "dispatched",
+                "avg dispatch",
+                "received",
+                "timely receipt",
+                "sent back",
+                "summons in time",
+            ],
+            [
+                (
+                    r.group or "(none)",
+                    r.office.office_kind,
+                    r.office.dispatched,
+                    "-"
+                    if r.office.average_dispatch_minutes is None
+                    else f"{r.office.average_dispatch_minutes:.1f} min",
+                    r.office.received,
+                    percent(r.office.timely_receipt_rate),
+                    percent(r.office.send_back_rate),
+                    percent(r.office.summons_on_time_rate),
+                )
+                for r in rows
+                if r.office is not None
+            ],
+        )

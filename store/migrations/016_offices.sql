@@ -33,3 +33,7 @@ CREATE TABLE office_facts (
 );
 CREATE INDEX office_facts_office ON office_facts (office_id, at);
 COMMENT ON TABLE office_facts IS 'What each office did with the petitions it was sent: the figures by office.';
+
+-- A stint's holding office; NULL for a petition that never met an office (its tier's government).
+ALTER TABLE tier_stints ADD COLUMN office_id text;
+CREATE INDEX tier_stints_office ON tier_stints (office_id);

@@ -94,6 +94,11 @@ async def test_a_centre_files_dispatches_and_the_department_signs_for_it(api: Ap
     assert request["agency_responsible"] == "沂水县水利局"
     assert request["status_notes"] == "Signed for by 沂水县水利局; being assessed (stage assess)."
 
+    figures = {f["group"]: f for f in (await api.http.get("/v1/figures", params={"by": "office"})).json()}
+    assert (figures["centre-yishui"]["office"]["dispatched"], figures["centre-yishui"]["stints"]) == (1, 1)
+    assert figures["water-yishui"]["office"]["timely_receipt_rate"] == 1.0
+    assert figures["water-yishui"]["response_rate"] == 1.0
+
 
 async def test_send_back_and_summons_through_the_api(api: Api) -> None:
     await load_directory(api.pool)
