@@ -6,11 +6,15 @@ and the territorial default when no directory is loaded."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import asyncpg
+from click.testing import Result
+from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+import worker
 from petitionflow.cli import app as cli_app
 from schemas.common import Actor, Role, Tier
 from store import auth
@@ -254,4 +258,74 @@ async def test_the_cli_binds_a_key_to_a_centre_and_a_token_to_an_office(api: Api
     assert (wrong.exit_code, "office water-yishui is a department office, not a centre" in wrong.output) == (
         2,
         True,
+    )
+
+
+def printed(output: str) -> Any:
+    """The JSON the CLI printed; the worker running in this process logs to the same stdout."""
+    start = 0 if output.startswith("{") else output.index("\n{") + 1
+    return json.loads(output[start:])
+
+
+async def test_the_cli_files_through_a_centre_and_acts_with_offices_by_id(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, database_url: str
+) -> None:
+    """``file --centre``, then ``act dispatch -f office_id=…`` and ``act sign-for``, through the CLI."""
+    await load_directory(pool)
+    settings = {
+        "PETITIONFLOW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "PETITIONFLOW_DATABASE_URL": database_url,
+        "PETITIONFLOW_TASK_QUEUE": "cli-offices",
+    }
+    runner = CliRunner()
+
+    def cli(*args: str) -> Result:
+        return runner.invoke(cli_app, list(args), env=settings)
+
+    async with worker.build_worker(env.client, pool, task_queue="cli-offices"):
+        filed = await asyncio.to_thread(
+            cli, "file", "--id", "cli-1", "--petitioner-id", "hh-1", "--name", "Li",
+            "--village", REGION.village, "--township", REGION.township,
+            "--county", REGION.county, "--city", REGION.city,
+            "--description", "Flooded lane.", "--cadre", CADRE_ID, "--category", "roads",
+            "--centre", "centre-yishui", "--json",
+        )  # fmt: skip
+        assert filed.exit_code == 0, filed.output
+        assert printed(filed.output)["petition"]["stage"] == "dispatch"
+        centre = (
+            "--official",
+            "desk-liu",
+            "--tier",
+            "county",
+            "--region",
+            REGION.county,
+            "--office",
+            "centre-yishui",
+        )
+        outside = await asyncio.to_thread(cli, "act", "cli-1", "dispatch", *centre, "-f", "office_id=nowhere")
+        sent = await asyncio.to_thread(
+            cli, "act", "cli-1", "dispatch", *centre, "-f", "office_id=water-yishui"
+        )
+        water = (
+            "--official",
+            "water-chen",
+            "--tier",
+            "county",
+            "--region",
+            REGION.county,
+            "--office",
+            "water-yishui",
+        )
+        signed = await asyncio.to_thread(cli, "act", "cli-1", "sign-for", *water, "--json")
+
+    assert outside.exit_code == 2, outside.output
+    assert "no office 'nowhere' in the directory" in " ".join(outside.output.split())
+    assert sent.exit_code == 0, sent.output
+    assert "dispatch: cli-1 is now at the county tier, stage sign_for" in " ".join(sent.output.split())
+    assert signed.exit_code == 0, signed.output
+    view = printed(signed.output)
+    assert (view["stage"], view["office"]["office_id"], view["acknowledged_by"]) == (
+        "assess",
+        "water-yishui",
+        "water-chen",
     )
