@@ -10,9 +10,8 @@ import json
 from typing import Any
 
 import asyncpg
-from click.testing import Result
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import worker
 from petitionflow.cli import app as cli_app

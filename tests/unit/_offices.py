@@ -82,5 +82,13 @@ def centre_filing(
     return base.model_copy(update={"intake": intake, "about": about})
 
 
-def at_centre(*, at: datetime = T0, **kwargs: object) -> Petition:
-    return Petition(centre_filing(**kwargs), at=at)  # type: ignore[arg-type]
+def at_centre(
+    *,
+    at: datetime = T0,
+    centre: OfficeRef = CENTRE,
+    about: About | None = None,
+    rules: DispatchRules = RULES,
+    petition_id: str = "pet-1",
+) -> Petition:
+    """A petition filed through ``centre`` at ``at``, driven by hand."""
+    return Petition(centre_filing(centre=centre, about=about, rules=rules, petition_id=petition_id), at=at)

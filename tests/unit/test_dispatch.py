@@ -3,7 +3,7 @@ escalation up an office's own chain, and recusal. Pure: ``decide`` and ``evolve`
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -20,11 +20,12 @@ from schemas.commands import (
     SignForInput,
     SummonInput,
 )
-from schemas.common import AssessmentDecision, Clock, Outcome, Rating, RefusalCode, Stage, Tier
+from schemas.common import Actor, AssessmentDecision, Clock, Outcome, Rating, RefusalCode, Stage, Tier
 from schemas.events import (
     DeadlineMissed,
     Dispatched,
     DispatchMissed,
+    Event,
     HandedUp,
     IntakeOpened,
     OfficeReturnVisitDue,
@@ -37,7 +38,7 @@ from schemas.events import (
     SummonsAnswered,
     SummonsMissed,
 )
-from schemas.offices import About, territorial
+from schemas.offices import About, OfficeRef, territorial
 from schemas.timers import Timer, TimerKind
 from tests.unit._offices import (
     CENTRE,
@@ -68,29 +69,25 @@ from tests.unit._petitions import (
     hours,
     official,
 )
-from workflows.lifecycle import Refused, holding_office, next_timer
+from workflows.lifecycle import Command, Refused, holding_office, next_timer
 
 MINUTE = timedelta(minutes=1)
 
 
-def refused(petition: Petition, command: object, at: object) -> Refused:
+def refused(petition: Petition, command: Command, at: datetime) -> Refused:
     with pytest.raises(Refused) as caught:
-        petition.act(command, at)  # type: ignore[arg-type]
+        petition.act(command, at)
     return caught.value
 
 
 def dispatch(
-    petition: Petition, office: object = TOWNSHIP, *, at: object = None, by: object = None
-) -> list[object]:
-    target = office  # an OfficeRef
-    return petition.act(  # type: ignore[return-value]
-        DispatchInput(
-            actor=by or staff(holding_office(petition.state)),  # type: ignore[arg-type]
-            office=target,  # type: ignore[arg-type]
-            chain=CHAINS[target.office_id],  # type: ignore[attr-defined]
-        ),
-        at or petition.state.updated_at + 3 * MINUTE,  # type: ignore[arg-type]
+    petition: Petition, office: OfficeRef = TOWNSHIP, *, at: datetime | None = None, by: Actor | None = None
+) -> list[Event]:
+    """The holding office (or ``by``) dispatches to ``office`` with its chain, 3 minutes on by default."""
+    command = DispatchInput(
+        actor=by or staff(holding_office(petition.state)), office=office, chain=CHAINS[office.office_id]
     )
+    return petition.act(command, at or petition.state.updated_at + 3 * MINUTE)
 
 
 # ---------------------------------------------------------------------------------------- intake
@@ -214,10 +211,10 @@ def test_the_centre_dispatches_to_a_department_of_its_county() -> None:
         (CENTRE, "centre-yishui is a centre: dispatch to an office that handles it"),
     ],
 )
-def test_a_centre_dispatches_only_within_its_area(office: object, reason: str) -> None:
+def test_a_centre_dispatches_only_within_its_area(office: OfficeRef, reason: str) -> None:
     petition = at_centre()
 
-    error = refused(petition, DispatchInput(actor=staff(CENTRE), office=office), T0 + MINUTE)  # type: ignore[arg-type]
+    error = refused(petition, DispatchInput(actor=staff(CENTRE), office=office), T0 + MINUTE)
 
     assert (error.code, error.reason) == (RefusalCode.OUTSIDE_AREA, reason)
     assert petition.state.stage is Stage.DISPATCH
@@ -356,7 +353,7 @@ def test_after_two_send_backs_the_centres_supervisor_decides_and_its_dispatch_is
 
     events = petition.act(SendBackInput(actor=staff(ROADS), reason="Water."), T0 + hours(3))
 
-    assert [type(e) for e in events] == [SentBack, ReferredToSupervisor]
+    assert [e.type for e in events] == ["SentBack", "ReferredToSupervisor"]
     assert events[1] == ReferredToSupervisor(
         at=T0 + hours(3),
         actor=events[1].actor,
@@ -420,10 +417,11 @@ def test_a_send_back_needs_its_window_and_a_dispatch() -> None:
 # ------------------------------------------------------------------------------------ co-handling
 
 
-def signed(office: object = TOWNSHIP) -> Petition:
+def signed(office: OfficeRef = TOWNSHIP) -> Petition:
+    """Filed through the centre, dispatched to ``office`` at +5 minutes, signed for at +10."""
     petition = at_centre()
     dispatch(petition, office, at=T0 + 5 * MINUTE)
-    petition.act(SignForInput(actor=staff(office)), T0 + 10 * MINUTE)  # type: ignore[arg-type]
+    petition.act(SignForInput(actor=staff(office)), T0 + 10 * MINUTE)
     return petition
 
 

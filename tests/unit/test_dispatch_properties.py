@@ -86,6 +86,7 @@ OFFICES: list[OfficeRef] = [
 ]
 PEOPLE: list[Actor] = [CADRE, PETITIONER, *(staff(office) for office in OFFICES)]
 texts = st.sampled_from(["Not ours: a road.", "the pump failed", "  padded  "])
+minutes = st.integers(0, 90).map(lambda n: timedelta(minutes=n))
 steps = st.one_of(
     st.integers(1, 59).map(lambda n: timedelta(minutes=n)),
     st.integers(1, 23).map(hours),
@@ -94,7 +95,9 @@ steps = st.one_of(
 
 
 def filings() -> st.SearchStrategy[FilePetitionInput]:
-    rules = st.integers(1, 3).map(lambda n: RULES.model_copy(update={"send_backs_before_supervisor": n}))
+    rules = st.sampled_from([1, 1, 2, 3]).map(
+        lambda n: RULES.model_copy(update={"send_backs_before_supervisor": n})
+    )
     through_centre = st.builds(
         lambda centre, about, rules: centre_filing(centre=centre, about=about, rules=rules),
         st.sampled_from([CENTRE, CENTRE, CITY_CENTRE]),
@@ -111,8 +114,8 @@ def command_for(data: st.DataObject, state: PetitionState) -> object:
     actor = staff(holder) if data.draw(st.integers(0, 4)) else data.draw(st.sampled_from(PEOPLE))
     summoned = [s.office for s in state.summons if s.answered_at is None]
     by_stage = {
-        Stage.DISPATCH: ["dispatch", "dispatch", "withdraw"],
-        Stage.SIGN_FOR: ["sign_for", "sign_for", "send_back"],
+        Stage.DISPATCH: ["dispatch"] * 6 + ["withdraw"],
+        Stage.SIGN_FOR: ["sign_for", "send_back", "send_back"],
         Stage.COLLECT: ["acknowledge", "escalate", "send_back", "summon"],
         Stage.ASSESS: ["assess", "summon", "answer", "send_back", "escalate", "resolve"],
         Stage.RESOLVE: ["resolve", "summon", "answer", "escalate"],
@@ -120,7 +123,9 @@ def command_for(data: st.DataObject, state: PetitionState) -> object:
         Stage.CLOSED: ["record_return_visit"],
     }
     kind = data.draw(st.sampled_from(by_stage[state.stage]), label="kind")
-    office = data.draw(st.sampled_from(OFFICES), label="office")
+    # Mostly offices the holder may hand it to (its area), sometimes any office at all.
+    nearby = [o for o in OFFICES if in_area(o, holder, state) and o != holder] or OFFICES
+    office = data.draw(st.sampled_from(nearby) if data.draw(st.integers(0, 3)) else st.sampled_from(OFFICES))
     match kind:
         case "dispatch":
             return DispatchInput(actor=actor, office=office, chain=CHAINS[office.office_id])
@@ -219,7 +224,7 @@ def check_state(state: PetitionState, history: list[Event]) -> None:
 def test_office_rules_hold_over_any_life(data: st.DataObject) -> None:
     life = Life(decide(None, data.draw(filings(), label="filing"), T0))
     clock: datetime = T0
-    for _ in range(data.draw(st.integers(1, 40), label="steps")):
+    for _ in range(data.draw(st.integers(5, 60), label="steps")):
         state = life.state
         assert state is not None
         if data.draw(st.integers(0, 3)) == 0:
@@ -228,7 +233,8 @@ def test_office_rules_hold_over_any_life(data: st.DataObject) -> None:
                 clock = max(clock, timer.at)
                 life.apply(decide(state, TimerFired(timer=timer), clock))
             continue
-        clock += data.draw(st.one_of(st.just(timedelta(0)), steps), label="then")
+        soon = state.stage in (Stage.DISPATCH, Stage.SIGN_FOR) and data.draw(st.integers(0, 3)) > 0
+        clock += data.draw(minutes if soon else st.one_of(st.just(timedelta(0)), steps), label="then")
         command = command_for(data, state)
         try:
             events = decide(state, command, clock)  # type: ignore[arg-type]

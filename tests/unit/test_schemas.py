@@ -138,6 +138,12 @@ def test_a_region_path_names_the_region_at_each_tier() -> None:
 
 # ------------------------------------------------------------------------------------------ events
 
+_CENTRE = OfficeRef(office_id="centre-yishui", kind=OfficeKind.CENTRE, tier=Tier.COUNTY, region_id="c-yishui")
+_WATER = OfficeRef(
+    office_id="water-yishui", kind=OfficeKind.DEPARTMENT, tier=Tier.COUNTY, region_id="c-yishui"
+)
+_TOWNSHIP = territorial(Tier.TOWNSHIP, "t-xujiahu")
+
 ONE_OF_EACH: list[Event] = [
     PetitionFiled(
         at=T0,
@@ -215,75 +221,65 @@ ONE_OF_EACH: list[Event] = [
     ReturnVisitDue(at=T0, actor=SYSTEM, contact_cadre_id=CADRE_ID, visit_by=T0 + days(30)),
     ReturnVisitRecorded(at=T0, actor=Actor.contact_cadre(CADRE_ID, "v-dongli"), held=False, note="wet"),
     ReturnVisitLapsed(at=T0, actor=SYSTEM),
-    *(
-        lambda centre, water, township: [
-            ev.IntakeOpened(
-                at=T0,
-                actor=SYSTEM,
-                office=centre,
-                chain=(territorial(Tier.COUNTY, "c-yishui"),),
-                centre=True,
-                rules=DispatchRules(),
-                dispatch_by=T0 + timedelta(hours=1),
-            ),
-            ev.Dispatched(
-                at=T0,
-                actor=VILLAGE,
-                from_office=centre,
-                to_office=water,
-                chain=(),
-                sign_for_by=T0 + timedelta(hours=2),
-                on_time=True,
-                final=False,
-            ),
-            ev.DispatchMissed(at=T0, actor=SYSTEM, office=centre, due_at=T0),
-            ev.SignedFor(at=T0, actor=VILLAGE, office=water, resolve_by=T0 + days(30)),
-            ev.SignForMissed(
-                at=T0, actor=SYSTEM, office=water, due_at=T0, to_office=centre, dispatch_by=T0 + days(1)
-            ),
-            ev.SentBack(
-                at=T0,
-                actor=VILLAGE,
-                office=water,
-                to_office=centre,
-                reason="not ours",
-                count=1,
-                dispatch_by=T0 + days(1),
-            ),
-            ev.ReferredToSupervisor(
-                at=T0,
-                actor=SYSTEM,
-                from_office=centre,
-                to_office=township,
-                chain=(),
-                send_backs=2,
-                dispatch_by=T0 + days(1),
-            ),
-            ev.Summoned(
-                at=T0, actor=VILLAGE, office=township, offices=(water,), answer_by=T0 + timedelta(minutes=30)
-            ),
-            ev.SummonsAnswered(at=T0, actor=VILLAGE, office=water, part="pump sent", on_time=True),
-            ev.SummonsMissed(at=T0, actor=SYSTEM, office=water, due_at=T0),
-            ev.HandedUp(
-                at=T0,
-                actor=SYSTEM,
-                from_office=water,
-                to_office=township,
-                chain=(),
-                reason="missed",
-                automatic=True,
-                respond_by=T0 + days(2),
-                resolve_by=T0 + days(15),
-            ),
-            ev.OfficeReturnVisitDue(at=T0, actor=SYSTEM, office=township, visit_by=T0 + days(30)),
-        ]
-    )(
-        OfficeRef(office_id="centre-yishui", kind=OfficeKind.CENTRE, tier=Tier.COUNTY, region_id="c-yishui"),
-        OfficeRef(
-            office_id="water-yishui", kind=OfficeKind.DEPARTMENT, tier=Tier.COUNTY, region_id="c-yishui"
-        ),
-        territorial(Tier.TOWNSHIP, "t-xujiahu"),
+    ev.IntakeOpened(
+        at=T0,
+        actor=SYSTEM,
+        office=_CENTRE,
+        chain=(territorial(Tier.COUNTY, "c-yishui"),),
+        centre=True,
+        rules=DispatchRules(),
+        dispatch_by=T0 + timedelta(hours=1),
     ),
+    ev.Dispatched(
+        at=T0,
+        actor=VILLAGE,
+        from_office=_CENTRE,
+        to_office=_WATER,
+        chain=(),
+        sign_for_by=T0 + timedelta(hours=2),
+        on_time=True,
+        final=False,
+    ),
+    ev.DispatchMissed(at=T0, actor=SYSTEM, office=_CENTRE, due_at=T0),
+    ev.SignedFor(at=T0, actor=VILLAGE, office=_WATER, resolve_by=T0 + days(30)),
+    ev.SignForMissed(
+        at=T0, actor=SYSTEM, office=_WATER, due_at=T0, to_office=_CENTRE, dispatch_by=T0 + days(1)
+    ),
+    ev.SentBack(
+        at=T0,
+        actor=VILLAGE,
+        office=_WATER,
+        to_office=_CENTRE,
+        reason="not ours",
+        count=1,
+        dispatch_by=T0 + days(1),
+    ),
+    ev.ReferredToSupervisor(
+        at=T0,
+        actor=SYSTEM,
+        from_office=_CENTRE,
+        to_office=_TOWNSHIP,
+        chain=(),
+        send_backs=2,
+        dispatch_by=T0 + days(1),
+    ),
+    ev.Summoned(
+        at=T0, actor=VILLAGE, office=_TOWNSHIP, offices=(_WATER,), answer_by=T0 + timedelta(minutes=30)
+    ),
+    ev.SummonsAnswered(at=T0, actor=VILLAGE, office=_WATER, part="pump sent", on_time=True),
+    ev.SummonsMissed(at=T0, actor=SYSTEM, office=_WATER, due_at=T0),
+    ev.HandedUp(
+        at=T0,
+        actor=SYSTEM,
+        from_office=_WATER,
+        to_office=_TOWNSHIP,
+        chain=(),
+        reason="missed",
+        automatic=True,
+        respond_by=T0 + days(2),
+        resolve_by=T0 + days(15),
+    ),
+    ev.OfficeReturnVisitDue(at=T0, actor=SYSTEM, office=_TOWNSHIP, visit_by=T0 + days(30)),
 ]
 
 
