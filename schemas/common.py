@@ -129,9 +129,9 @@ class Actor(Contract):
     tier: Tier | None = None
     region_id: RegionId | None = None
     office_id: RegionId | None = Field(default=None, exclude_if=lambda office_id: office_id is None)
-    """The office an official serves, when the directory names one (a department, a centre); None:
-    the territorial office of ``tier`` and ``region_id``. Left out of the dump when None, so every
-    actor stored before offices existed keeps its hash."""
+    """The department or centre an official serves; None: the territorial office (the government)
+    of ``tier`` and ``region_id``, whatever id the directory gives it. Left out of the dump when
+    None, so every actor stored before offices existed keeps its hash."""
 
     @model_validator(mode="after")
     def _officials_have_a_jurisdiction(self) -> Self:

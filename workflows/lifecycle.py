@@ -555,6 +555,12 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
             f"the petition belongs to {state.tier} {region}; "
             f"{actor.id} serves {state.tier} {actor.region_id}",
         )
+    if actor.office_id is not None:  # a department's or a centre's official, not the government's
+        raise Refused(
+            RefusalCode.WRONG_OFFICE,
+            f"the {state.tier} government of {region} holds the petition; "
+            f"{actor.id} serves {actor.office_id}",
+        )
 
 
 def _check_petitioner(state: PetitionState, actor: Actor, doing: str) -> None:
@@ -812,7 +818,8 @@ def holding_office(state: PetitionState) -> OfficeRef:
 
 def serves(actor: Actor, office: OfficeRef) -> bool:
     """Whether ``actor`` is an official (or cadre) of ``office``: its tier, its region and, when
-    the actor names an office, that office; an actor naming none serves the territorial office."""
+    the actor names an office (a department or a centre: a territorial office's officials name
+    none), that office; an actor naming none serves the territorial office."""
     if actor.role not in (Role.OFFICIAL, Role.CONTACT_CADRE):
         return False
     if actor.tier is not office.tier or actor.region_id != office.region_id:

@@ -78,6 +78,8 @@ async def _official(
                     " leave --tier and --region out"
                 )
             tier, region = found.tier, found.region_id
+            if found.kind is OfficeKind.TERRITORIAL:
+                office_id = None  # a government's officials are known by their tier and region
     try:
         return Actor(role=role, id=person_id, tier=tier, region_id=region, office_id=office_id)
     except ValidationError as error:

@@ -602,3 +602,16 @@ def test_a_centre_cannot_dispatch_to_the_recused_office() -> None:
         RefusalCode.RECUSED,
         "village:v-dongli is recused: the petition is about it",
     )
+
+
+def test_a_departments_official_cannot_act_for_a_government() -> None:
+    """Same tier, same region: the county water bureau is not the county government."""
+    petition = Petition(filing(tier=Tier.COUNTY))
+
+    error = refused(petition, AcknowledgeInput(actor=staff(WATER)), T0 + hours(1))
+
+    assert (error.code, error.reason) == (
+        RefusalCode.WRONG_OFFICE,
+        "the county government of c-yishui holds the petition; official-water-yishui serves water-yishui",
+    )
+    petition.act(AcknowledgeInput(actor=official(Tier.COUNTY)), T0 + hours(1))
