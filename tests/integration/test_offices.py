@@ -19,7 +19,8 @@ async def _version(
     await pool.execute("INSERT INTO directory_versions (version, source) VALUES ($1, 'test')", version)
     await pool.executemany(
         "INSERT INTO directory_offices"
-        " (version, office_id, kind, tier, region_id, name_zh, name_en, supervisor_id) VALUES ($1, $2, $3, $4, $5, $2, $2, $6)",
+        " (version, office_id, kind, tier, region_id, name_zh, name_en, supervisor_id)"
+        " VALUES ($1, $2, $3, $4, $5, $2, $2, $6)",
         [(version, *row) for row in rows],
     )
 
