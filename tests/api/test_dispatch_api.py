@@ -262,8 +262,8 @@ async def test_the_cli_binds_a_key_to_a_centre_and_a_token_to_an_office(api: Api
 
 def printed(output: str) -> Any:
     """The JSON the CLI printed; the worker running in this process logs to the same stdout."""
-    start = 0 if output.startswith("{") else output.index("\n{") + 1
-    return json.loads(output[start:])
+    starts = [i + 1 for i in range(len(output) - 1) if output[i] == "\n" and output[i + 1] in "{["]
+    return json.loads(output[0 if output[:1] in ("{", "[") else starts[0] :])
 
 
 async def test_the_cli_files_through_a_centre_and_acts_with_offices_by_id(
@@ -316,6 +316,11 @@ async def test_the_cli_files_through_a_centre_and_acts_with_offices_by_id(
             "water-yishui",
         )
         signed = await asyncio.to_thread(cli, "act", "cli-1", "sign-for", *water, "--json")
+        for _ in range(200):  # the read model follows the workflow's append
+            if await pool.fetchval("SELECT last_seq FROM petitions WHERE petition_id = 'cli-1'") == 4:
+                break
+            await asyncio.sleep(0.025)
+        report = await asyncio.to_thread(cli, "report", "--by", "office", "--json")
 
     assert outside.exit_code == 2, outside.output
     assert "no office 'nowhere' in the directory" in " ".join(outside.output.split())
@@ -328,3 +333,16 @@ async def test_the_cli_files_through_a_centre_and_acts_with_offices_by_id(
         "water-yishui",
         "water-chen",
     )
+    assert report.exit_code == 0, report.output
+    by_office = {row["group"]: row for row in printed(report.output)}
+    water_figures = by_office["water-yishui"]["office"]
+    assert (
+        water_figures["received"],
+        water_figures["timely_receipt_rate"],
+        water_figures["send_back_rate"],
+    ) == (
+        1,
+        1.0,
+        0.0,
+    )
+    assert by_office["centre-yishui"]["office"]["dispatched"] == 1
