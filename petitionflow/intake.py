@@ -35,6 +35,7 @@ from schemas.common import (
     Urgency,
 )
 from schemas.directory import PersonRole
+from schemas.offices import About
 from schemas.policy import Policy
 from store import lookup
 from store._db import Db
@@ -64,6 +65,9 @@ class FilingBody(Contract):
     for a walk-in (a cadre given must agree)."""
     urgency: Urgency = Urgency.NORMAL
     tier: Tier = Tier.VILLAGE
+    about: About | None = None
+    """A complaint about the household's contact cadre or its village office: they are recused and
+    it is handled one level up (the filing door resolves the offices, ``api.filing.resolve_intake``)."""
     policy: SkipJsonSchema[Any] = Field(default=None, exclude=True)
     """Refused when sent: the policy belongs to the deployment."""
 

@@ -23,6 +23,7 @@ from schemas.common import (
     Tier,
     Urgency,
 )
+from schemas.offices import About, Chain, Intake, OfficeRef
 from schemas.policy import Policy
 from schemas.timers import Timer
 
@@ -51,6 +52,12 @@ class FilePetitionInput(Contract):
     urgency: Urgency = Urgency.NORMAL
     tier: Tier = Tier.VILLAGE
     policy: Policy = Field(default_factory=Policy)
+    about: About | None = None
+    """The complaint is about the household's contact cadre or its village office: they are
+    recused, and the petition is handled one level up."""
+    intake: Intake | None = None
+    """Set by the filing door from the directory (never by the caller): the office that holds the
+    petition first (a centre, or the office above a recused one) and its supervisors."""
 
 
 class AcknowledgeInput(Contract):
@@ -134,6 +141,53 @@ class RecordReturnVisitInput(Contract):
     note: Text | None = None
 
 
+class DispatchInput(Contract):
+    """A centre hands the petition to an office of its area (派单): down the territorial chain, or to
+    a department. The door resolves the office and its supervisors from the directory."""
+
+    kind: Literal["dispatch"] = "dispatch"
+    actor: Actor
+    office: OfficeRef
+    chain: Chain = ()
+    """``office``'s supervisors, nearest first: where its missed deadlines escalate."""
+    note: Text | None = None
+
+
+class SignForInput(Contract):
+    """The receiving office takes the petition as its own (签收): its first response."""
+
+    kind: Literal["sign_for"] = "sign_for"
+    actor: Actor
+    note: Text | None = None
+
+
+class SendBackInput(Contract):
+    """The receiving office returns the petition to the centre as not its own (退单)."""
+
+    kind: Literal["send_back"] = "send_back"
+    actor: Actor
+    reason: Reason
+    """Why it is not this office's: shown to the centre."""
+
+
+class SummonInput(Contract):
+    """The holding office calls other offices in to help (协办, 吹哨报到)."""
+
+    kind: Literal["summon"] = "summon"
+    actor: Actor
+    offices: Annotated[tuple[OfficeRef, ...], Field(min_length=1, max_length=20)]
+    note: Reason | None = None
+    """What the holding office needs from them."""
+
+
+class AnswerSummonsInput(Contract):
+    """A summoned office reports, with its part of the work."""
+
+    kind: Literal["answer_summons"] = "answer_summons"
+    actor: Actor
+    part: Text
+
+
 Action = Annotated[
     AcknowledgeInput
     | AssessInput
@@ -143,7 +197,12 @@ Action = Annotated[
     | EscalateInput
     | RateInput
     | WithdrawInput
-    | RecordReturnVisitInput,
+    | RecordReturnVisitInput
+    | DispatchInput
+    | SignForInput
+    | SendBackInput
+    | SummonInput
+    | AnswerSummonsInput,
     Field(discriminator="kind"),
 ]
 """Any action a person takes on a filed petition."""
@@ -160,6 +219,11 @@ ACTION_TYPES: dict[str, type[Contract]] = {
         RateInput,
         WithdrawInput,
         RecordReturnVisitInput,
+        DispatchInput,
+        SignForInput,
+        SendBackInput,
+        SummonInput,
+        AnswerSummonsInput,
     )
 }
 

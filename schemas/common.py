@@ -93,6 +93,10 @@ class Stage(StrEnum):
     RESOLVE = "resolve"
     FEEDBACK = "feedback"
     CLOSED = "closed"
+    DISPATCH = "dispatch"
+    """Held by a centre (or its supervisor), waiting to be dispatched to an office."""
+    SIGN_FOR = "sign_for"
+    """Dispatched to an office, waiting for it to sign for it (签收)."""
 
 
 class RegionPath(Contract):
@@ -152,6 +156,10 @@ class Actor(Contract):
     id: PersonId
     tier: Tier | None = None
     region_id: RegionId | None = None
+    office_id: RegionId | None = Field(default=None, exclude_if=lambda office_id: office_id is None)
+    """The department or centre an official serves; None: the territorial office (the government)
+    of ``tier`` and ``region_id``, whatever id the directory gives it. Left out of the dump when
+    None, so every actor stored before offices existed keeps its hash."""
     relay: Relay | None = Field(default=None, exclude_if=lambda relay: relay is None)
 
     def relayed(self, relay: Relay) -> Actor:
@@ -165,6 +173,8 @@ class Actor(Contract):
             raise ValueError(f"a {self.role.value} must have a tier and a region_id")
         if not serves and (self.tier is not None or self.region_id is not None):
             raise ValueError(f"a {self.role.value} has no tier or region_id")
+        if not serves and self.office_id is not None:
+            raise ValueError(f"a {self.role.value} has no office_id")
         return self
 
     @classmethod
@@ -259,3 +269,9 @@ class RefusalCode(StrEnum):
     FINISHED = "finished"
     STALE_TIMER = "stale_timer"
     CLOCK_WENT_BACK = "clock_went_back"
+    WRONG_OFFICE = "wrong_office"
+    OUTSIDE_AREA = "outside_area"
+    RECUSED = "recused"
+    WINDOW_CLOSED = "window_closed"
+    SUPERVISOR_DECIDED = "supervisor_decided"
+    NOT_SUMMONED = "not_summoned"

@@ -28,7 +28,8 @@ from schemas.common import (
     Tier,
     Urgency,
 )
-from schemas.policy import Policy
+from schemas.offices import About, Chain, OfficeRef
+from schemas.policy import DispatchRules, Policy
 
 
 class EventBase(Contract):
@@ -229,6 +230,146 @@ class FeedbackClosingSoon(EventBase):
     closes_at: datetime
 
 
+# ----------------------------------------------------------------- offices, intake and dispatch
+
+
+class IntakeOpened(EventBase):
+    """Right after ``PetitionFiled``: the office that holds the petition first, as the filing door
+    resolved it (a centre, or the office above a recused one), and who is recused."""
+
+    type: Literal["IntakeOpened"] = "IntakeOpened"
+    version: Literal[1] = 1
+    office: OfficeRef
+    chain: Chain
+    centre: bool
+    about: About | None = None
+    recused_office: OfficeRef | None = None
+    recused_person_id: str | None = None
+    rules: DispatchRules
+    dispatch_by: datetime | None
+    """When the centre must have dispatched it; None when it is not held by a centre."""
+
+
+class Dispatched(EventBase):
+    type: Literal["Dispatched"] = "Dispatched"
+    version: Literal[1] = 1
+    from_office: OfficeRef
+    to_office: OfficeRef
+    chain: Chain
+    sign_for_by: datetime
+    on_time: bool
+    """Within the centre's dispatch limit."""
+    final: bool
+    """Dispatched by the centre's supervisor after the policy's send-backs: no more send-back."""
+    note: str | None = None
+
+
+class DispatchMissed(EventBase):
+    """The centre let its dispatch limit pass; it still holds the petition."""
+
+    type: Literal["DispatchMissed"] = "DispatchMissed"
+    version: Literal[1] = 1
+    office: OfficeRef
+    due_at: datetime
+
+
+class SignedFor(EventBase):
+    """The office took the petition (签收): its first response; its resolve clock starts."""
+
+    type: Literal["SignedFor"] = "SignedFor"
+    version: Literal[1] = 1
+    office: OfficeRef
+    resolve_by: datetime
+    note: str | None = None
+
+
+class SignForMissed(EventBase):
+    """The office did not sign for it in time: recorded against it, and back to the dispatcher."""
+
+    type: Literal["SignForMissed"] = "SignForMissed"
+    version: Literal[1] = 1
+    office: OfficeRef
+    due_at: datetime
+    to_office: OfficeRef
+    dispatch_by: datetime
+
+
+class SentBack(EventBase):
+    """The office sent the petition back as not its own (退单); it returns to the centre."""
+
+    type: Literal["SentBack"] = "SentBack"
+    version: Literal[1] = 1
+    office: OfficeRef
+    to_office: OfficeRef
+    reason: str
+    count: int
+    """Send-backs of this petition so far, this one included."""
+    dispatch_by: datetime
+
+
+class ReferredToSupervisor(EventBase):
+    """After the policy's send-backs, the centre's supervising office decides where it goes."""
+
+    type: Literal["ReferredToSupervisor"] = "ReferredToSupervisor"
+    version: Literal[1] = 1
+    from_office: OfficeRef
+    to_office: OfficeRef
+    chain: Chain
+    send_backs: int
+    dispatch_by: datetime
+
+
+class Summoned(EventBase):
+    """The holding office called offices in to help (吹哨报到)."""
+
+    type: Literal["Summoned"] = "Summoned"
+    version: Literal[1] = 1
+    office: OfficeRef
+    offices: tuple[OfficeRef, ...]
+    answer_by: datetime
+    note: str | None = None
+
+
+class SummonsAnswered(EventBase):
+    type: Literal["SummonsAnswered"] = "SummonsAnswered"
+    version: Literal[1] = 1
+    office: OfficeRef
+    part: str
+    on_time: bool
+
+
+class SummonsMissed(EventBase):
+    type: Literal["SummonsMissed"] = "SummonsMissed"
+    version: Literal[1] = 1
+    office: OfficeRef
+    due_at: datetime
+
+
+class HandedUp(EventBase):
+    """An office-held petition escalated to the holding office's supervisor (from the directory):
+    a department's own chain, or the territorial one."""
+
+    type: Literal["HandedUp"] = "HandedUp"
+    version: Literal[1] = 1
+    from_office: OfficeRef
+    to_office: OfficeRef
+    chain: Chain
+    """``to_office``'s own supervisors, nearest first."""
+    reason: str
+    automatic: bool
+    respond_by: datetime
+    resolve_by: datetime
+
+
+class OfficeReturnVisitDue(EventBase):
+    """The return visit of a petition whose contact cadre is recused: the holding office makes it."""
+
+    type: Literal["OfficeReturnVisitDue"] = "OfficeReturnVisitDue"
+    version: Literal[1] = 1
+    office: OfficeRef
+    visit_by: datetime
+
+
 Event = Annotated[
     PetitionFiled
     | Acknowledged
@@ -249,7 +390,19 @@ Event = Annotated[
     | ReturnVisitLapsed
     | ContactCadreChanged
     | RegionRenamed
-    | FeedbackClosingSoon,
+    | FeedbackClosingSoon
+    | IntakeOpened
+    | Dispatched
+    | DispatchMissed
+    | SignedFor
+    | SignForMissed
+    | SentBack
+    | ReferredToSupervisor
+    | Summoned
+    | SummonsAnswered
+    | SummonsMissed
+    | HandedUp
+    | OfficeReturnVisitDue,
     Field(discriminator="type"),
 ]
 

@@ -36,6 +36,10 @@ def _hours(n: float) -> timedelta:
     return timedelta(hours=n)
 
 
+def _minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
 class Policy(Contract):
     """Every duration a petition lives by. Copied into the petition when it is filed, so a running
     petition keeps the rules it was filed under when the defaults change."""
@@ -83,3 +87,20 @@ class Policy(Contract):
 
     def deadlines(self, tier: Tier, urgency: Urgency) -> TierDeadlines:
         return (self.urgent if urgency is Urgency.URGENT else self.normal)[tier]
+
+
+class DispatchRules(Contract):
+    """The limits of central intake and dispatch. Copied into a petition filed through a centre (or
+    held by an office), apart from ``Policy``: petitions filed before offices keep their policy as
+    it was stored."""
+
+    dispatch_within: Positive = _hours(1)
+    """How long a centre has to dispatch a petition it holds (Beijing averages 3.7 minutes)."""
+    sign_for_within: Positive = _hours(2)
+    """How long the receiving office has to sign for it (签收) before it goes back to the centre."""
+    send_back_within: Positive = _hours(24)
+    """How long after receiving it the office may send it back (退单) as not its own."""
+    send_backs_before_supervisor: Annotated[int, Field(ge=1, le=10)] = 2
+    """After this many send-backs the centre's supervising office decides where it goes."""
+    summons_answer_within: Positive = _minutes(30)
+    """How long a summoned office has to answer (吹哨报到: Pinggu's rule was 30 minutes)."""

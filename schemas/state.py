@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
 from schemas.common import (
     Category,
     Channel,
@@ -20,7 +22,8 @@ from schemas.common import (
     Tier,
     Urgency,
 )
-from schemas.policy import Policy
+from schemas.offices import About, Chain, OfficeRef, Summons
+from schemas.policy import DispatchRules, Policy
 
 
 class Resolution(Contract):
@@ -30,6 +33,22 @@ class Resolution(Contract):
     resolved_at: datetime
     resolved_by: PersonId
     on_time: bool
+
+
+def _none(value: object) -> bool:
+    return value is None
+
+
+def _empty(value: object) -> bool:
+    return value == ()
+
+
+def _false(value: object) -> bool:
+    return value is False
+
+
+def _zero(value: object) -> bool:
+    return value == 0
 
 
 class PetitionState(Contract):
@@ -101,6 +120,34 @@ class PetitionState(Contract):
     def answering_at(self, tier: Tier) -> RegionId:
         """The region whose office answers for ``tier`` now."""
         return (self.answering or self.region).at(tier)
+
+    # Offices (issue 12). A petition filed before offices has none of these set: it is held by the
+    # territorial office of its tier and region (``lifecycle.holding_office``). Each is left out of
+    # the dump while unused, so such a petition dumps as it did before offices: the read model's
+    # stored state of every earlier petition still matches its fold (the auditor compares them).
+    office: OfficeRef | None = Field(default=None, exclude_if=_none)
+    """The office holding the petition; None: the territorial office of ``tier``."""
+    chain: Chain = Field(default=(), exclude_if=_empty)
+    """``office``'s supervisors, nearest first."""
+    rules: DispatchRules | None = Field(default=None, exclude_if=_none)
+    centre: OfficeRef | None = Field(default=None, exclude_if=_none)
+    """The centre it was filed through: where a send-back returns it."""
+    centre_chain: Chain = Field(default=(), exclude_if=_empty)
+    deciding: OfficeRef | None = Field(default=None, exclude_if=_none)
+    """The centre's supervisor, once the policy's send-backs handed it the decision."""
+    dispatch_by: datetime | None = Field(default=None, exclude_if=_none)
+    dispatch_entered_at: datetime | None = Field(default=None, exclude_if=_none)
+    """When the current wait for dispatch began (the dispatch time counts from here)."""
+    sign_for_by: datetime | None = Field(default=None, exclude_if=_none)
+    received_at: datetime | None = Field(default=None, exclude_if=_none)
+    """When the holding office received it from a dispatch: its send-back window counts from here.
+    None when it came otherwise (escalation), and so cannot be sent back."""
+    final_dispatch: bool = Field(default=False, exclude_if=_false)
+    send_backs: int = Field(default=0, exclude_if=_zero)
+    summons: tuple[Summons, ...] = Field(default=(), exclude_if=_empty)
+    about: About | None = Field(default=None, exclude_if=_none)
+    recused_office: OfficeRef | None = Field(default=None, exclude_if=_none)
+    recused_person_id: str | None = Field(default=None, exclude_if=_none)
 
     @property
     def paused(self) -> bool:

@@ -25,6 +25,12 @@ class TimerKind(StrEnum):
     """The due return visit was never recorded: the record is finished without it."""
     FEEDBACK_CLOSING = "feedback_closing"
     """The feedback window closes soon and no rating came: remind the petitioner (once)."""
+    DISPATCH_LIMIT = "dispatch_limit"
+    """A centre did not dispatch a petition it holds in time."""
+    SIGN_FOR_LIMIT = "sign_for_limit"
+    """The receiving office did not sign for a dispatched petition in time: back to the centre."""
+    SUMMONS_LIMIT = "summons_limit"
+    """A summoned office did not answer in time."""
 
 
 class Timer(Contract):
@@ -37,3 +43,5 @@ class Timer(Contract):
     tier: Tier | None = None
     point: float | None = None
     """For reminders: the fraction of the window at which this one fires."""
+    office_id: str | None = None
+    """For a summons limit: the summoned office."""

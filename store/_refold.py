@@ -101,6 +101,7 @@ async def refold(conn: Conn, part: Slice) -> Refolded:
             "tier_stints": _copy_text(r for p in projections for r in p.stint_records()),
             "echo_wall": _copy_text(r for p in projections for r in p.echo_records()),
             "notifications": _copy_text(r for p in projections for r in p.notifications),
+            "office_facts": _copy_text(r for p in projections for r in p.office_fact_records()),
         },
     )
 

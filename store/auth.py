@@ -49,7 +49,15 @@ async def roster_actor(db: Db, person_id: PersonId) -> tuple[Actor, str] | None:
             f"{person_id} is not in the roster of directory version {version}: tokens are issued only "
             "to the officials and cadres it lists (petitionflow directory import)"
         )
-    actor = Actor(role=ROSTER_ROLES[person.role], id=person_id, tier=person.tier, region_id=person.region_id)
+    actor = Actor(
+        role=ROSTER_ROLES[person.role],
+        id=person_id,
+        tier=person.tier,
+        region_id=person.region_id,
+        # A department's or a centre's official is known by the office; a government's by its
+        # tier and region (``Actor.office_id``).
+        office_id=None if person.territorial else person.office_id,
+    )
     return actor, person.office_id
 
 
@@ -124,14 +132,15 @@ async def issue_token(db: Db, actor: Actor, *, expires_at: datetime | None = Non
     token, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO access_tokens (token_hash, actor_id, role, tier, region_id, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO access_tokens (token_hash, actor_id, role, tier, region_id, expires_at, office_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
             digest,
             actor.id,
             actor.role.value,
             None if actor.tier is None else actor.tier.value,
             actor.region_id,
             expires_at,
+            actor.office_id,
         )
     return token
 
@@ -157,7 +166,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT actor_id, role, tier, region_id FROM access_tokens"
+            "SELECT actor_id, role, tier, region_id, office_id FROM access_tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL"
             " AND (expires_at IS NULL OR expires_at > coalesce($2::timestamptz, now()))",
             digest(token),
@@ -170,6 +179,7 @@ async def authenticate(db: Db, token: str, *, now: datetime | None = None) -> Ac
         id=row["actor_id"],
         tier=None if row["tier"] is None else Tier(row["tier"]),
         region_id=row["region_id"],
+        office_id=row["office_id"],
     )
 
 
@@ -181,10 +191,17 @@ class ServiceKey:
     tier: Tier
     callback: bool = False
     """Its operators may record a petitioner's answer on a hotline callback (migration 017)."""
+    centre_id: str | None = None
+    """The centre its petitions are held by first, to be dispatched (``keys add --centre``)."""
 
 
 async def issue_api_key(
-    db: Db, name: ServiceName, *, tier: Tier = Tier.VILLAGE, callback: bool = False
+    db: Db,
+    name: ServiceName,
+    *,
+    tier: Tier = Tier.VILLAGE,
+    callback: bool = False,
+    centre_id: str | None = None,
 ) -> str:
     """A new API key for the service ``name``; returned once, stored only as its hash.
 
@@ -195,17 +212,20 @@ async def issue_api_key(
             the village, the county hotline at the county); a filing cannot choose another.
         callback: its operators may record a petitioner's answer given on a hotline callback
             (回访); every key of the service should agree.
+        centre_id: a centre of the directory (kind ``centre``): petitions filed with this key start
+            in stage dispatch, held by it. Its tier must be ``tier``.
     """
     if not name or len(name) > 128:
         raise ValueError("a service name is 1 to 128 characters")
     key, digest = _new_secret()
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO api_keys (key_hash, name, tier, callback) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO api_keys (key_hash, name, tier, callback, centre_id) VALUES ($1, $2, $3, $4, $5)",
             digest,
             name,
             tier.value,
             callback,
+            centre_id,
         )
     return key
 
@@ -232,9 +252,11 @@ async def authenticate_service(db: Db, key: str) -> ServiceKey | None:
         return None
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT name, tier, callback FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT name, tier, callback, centre_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
             digest(key),
         )
     if row is None:
         return None
-    return ServiceKey(name=row["name"], tier=Tier(row["tier"]), callback=row["callback"])
+    return ServiceKey(
+        name=row["name"], tier=Tier(row["tier"]), callback=row["callback"], centre_id=row["centre_id"]
+    )

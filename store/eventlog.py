@@ -28,6 +28,7 @@ from store.models import AppendResult, ChainProblem, ChainProblemKind
 from store.projections import (
     ECHO_COLUMNS,
     NOTIFICATION_COLUMNS,
+    OFFICE_FACT_COLUMNS,
     PETITION_COLUMNS,
     STINT_COLUMNS,
     EchoEntry,
@@ -135,6 +136,7 @@ async def supersede(conn: Conn, pid: PetitionId, seq: int, prev_hash: bytes) -> 
     # All of them, sent or not: the replacing events owe their own (a sent one goes out again, corrected).
     await conn.execute("DELETE FROM notifications WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM echo_wall WHERE petition_id = $1 AND seq >= $2", pid, seq)
+    await conn.execute("DELETE FROM office_facts WHERE petition_id = $1 AND seq >= $2", pid, seq)
     await conn.execute("DELETE FROM tier_stints WHERE petition_id = $1", pid)
     kept = await read_events(conn, pid)
     if not kept:
@@ -142,6 +144,7 @@ async def supersede(conn: Conn, pid: PetitionId, seq: int, prev_hash: bytes) -> 
         return
     projection = project([(envelope.seq, envelope.event) for envelope in kept])
     projection.notifications.clear()  # those of the kept events are in the outbox already
+    projection.office_facts.clear()  # and so are their facts
     await save_projections(conn, [projection])
 
 
@@ -240,6 +243,7 @@ _SQL_TYPES = {
     "days_to_resolve": "float8",
     "on_time": "boolean",
     "payload": "jsonb",
+    "seconds": "float8",
 }
 """The PostgreSQL type of every read-model and event column not of type text."""
 
@@ -299,6 +303,9 @@ def _save_statement() -> str:
         NOTIFICATION_COLUMNS,
         "ON CONFLICT (petition_id, seq, recipient_role, recipient_id) DO NOTHING",
     )
+    statement.insert(
+        "office_facts", OFFICE_FACT_COLUMNS, "ON CONFLICT (petition_id, seq, office_id, fact) DO NOTHING"
+    )
     return statement.sql()
 
 
@@ -324,6 +331,7 @@ async def save_projections(
     stints = [r for p in projections for r in p.stint_records()]
     echoes = [r for p in projections for r in p.echo_records()]
     notifications = [r for p in projections for r in p.notifications]
+    facts = [r for p in projections for r in p.office_fact_records()]
     await conn.execute(
         _SAVE,
         *_columns(events, len(EVENT_COLUMNS)),
@@ -332,6 +340,7 @@ async def save_projections(
         *_columns(stints, len(STINT_COLUMNS)),
         *_columns(echoes, len(ECHO_COLUMNS)),
         *_columns(notifications, len(NOTIFICATION_COLUMNS)),
+        *_columns(facts, len(OFFICE_FACT_COLUMNS)),
     )
 
 

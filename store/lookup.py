@@ -41,6 +41,8 @@ class RosterEntry:
     person_id: PersonId
     role: PersonRole
     office_id: str
+    territorial: bool
+    """The office is a region's government (not a department or a centre)."""
     tier: Tier
     region_id: RegionId
 
@@ -88,7 +90,7 @@ async def roster_person(db: Db, person_id: PersonId, *, version: int) -> RosterE
     """``person_id`` in the roster of ``version`` with their office's tier and region, or None."""
     async with connection(db) as conn:
         row = await conn.fetchrow(
-            "SELECT p.person_id, p.role, p.office_id, o.tier, o.region_id"
+            "SELECT p.person_id, p.role, p.office_id, o.kind, o.tier, o.region_id"
             " FROM directory_people p"
             " JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id"
             " WHERE p.version = $1 AND p.person_id = $2",
@@ -101,6 +103,7 @@ async def roster_person(db: Db, person_id: PersonId, *, version: int) -> RosterE
         person_id=row["person_id"],
         role=PersonRole(row["role"]),
         office_id=row["office_id"],
+        territorial=row["kind"] == "territorial",
         tier=Tier(row["tier"]),
         region_id=row["region_id"],
     )

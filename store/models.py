@@ -110,6 +110,39 @@ class FigureGroup(StrEnum):
     TIER = "tier"
     REGION = "region"
     OFFICIAL = "official"
+    OFFICE = "office"
+
+
+class OfficeFigures(_Row):
+    """What an office did with the petitions it was sent (``office_facts``); with ``by=office`` only.
+
+    A rate is None when its denominator is zero.
+    """
+
+    office_kind: str
+    dispatched: int
+    """Petitions this office (a centre, or the supervisor deciding for it) dispatched."""
+    dispatched_on_time: int
+    average_dispatch_minutes: float | None
+    """From the moment it waited for dispatch here to the dispatch."""
+    received: int
+    """Dispatches this office received."""
+    signed_for: int
+    """... signed for within the limit (签收)."""
+    sign_for_missed: int
+    sent_back: int
+    """... sent back as not its own (退单)."""
+    summoned: int
+    """Times it was summoned to help (协办)."""
+    summons_answered_on_time: int
+    summons_missed: int
+    dispatch_on_time_rate: float | None
+    timely_receipt_rate: float | None
+    """signed_for / received."""
+    send_back_rate: float | None
+    """sent_back / received: the return rate."""
+    summons_on_time_rate: float | None
+    """summons_answered_on_time / summoned."""
 
 
 class FigureRow(_Row):
@@ -137,6 +170,8 @@ class FigureRow(_Row):
     satisfaction_rate: float | None
     escalation_rate: float | None
     reopen_rate: float | None
+    office: OfficeFigures | None = None
+    """With ``by=office``: dispatch time, timely receipt, send-backs and summons of the office."""
 
 
 class RecipientRole(StrEnum):
@@ -144,7 +179,8 @@ class RecipientRole(StrEnum):
     CONTACT_CADRE = "contact_cadre"
     OFFICIAL = "official"
     TIER_OFFICE = "tier_office"
-    """An office, addressed as ``<tier>:<region_id>`` (e.g. ``township:t-xiazhuang``)."""
+    """An office: a directory office id, or ``<tier>:<region_id>`` for a region's government
+    (e.g. ``township:t-xiazhuang``)."""
 
 
 class Notification(_Row):

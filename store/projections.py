@@ -19,23 +19,35 @@ from schemas.events import (
     Closed,
     ContactCadreChanged,
     DeadlineMissed,
+    Dispatched,
     Escalated,
     Event,
     FeedbackClosingSoon,
     FeedbackReceived,
+    HandedUp,
     InfoProvided,
     InfoRequested,
+    IntakeOpened,
+    OfficeReturnVisitDue,
     PetitionFiled,
+    ReferredToSupervisor,
     RegionRenamed,
     ReminderDue,
     Reopened,
     Resolved,
     ReturnVisitDue,
+    SentBack,
+    SignedFor,
+    SignForMissed,
+    Summoned,
+    SummonsAnswered,
+    SummonsMissed,
     Withdrawn,
 )
+from schemas.offices import OfficeRef
 from schemas.state import PetitionState
 from store.models import RecipientRole
-from workflows.lifecycle import current_deadline, evolve
+from workflows.lifecycle import current_deadline, evolve, holding_office
 
 Record: TypeAlias = tuple[Any, ...]
 """One row, its values in the order of the table's column tuple below."""
@@ -96,6 +108,25 @@ class Stint:
     reopened: int = 0
     rating: str | None = None
     """The latest rating given while at this tier."""
+    office_id: str | None = None
+    """The office holding the petition in this stint; None for a petition that never met an office
+    (its tier's territorial office: ``<tier>:<region_id>``)."""
+
+
+@dataclass(slots=True)
+class OfficeFact:
+    """One thing an office did (or let pass) with a petition: a row of ``office_facts``."""
+
+    petition_id: str
+    seq: int
+    office_id: str
+    office_kind: str
+    tier: str
+    region_id: str
+    fact: str
+    at: datetime
+    on_time: bool | None = None
+    seconds: float | None = None
 
 
 @dataclass(slots=True)
@@ -120,9 +151,11 @@ class EchoEntry:
 
 STINT_COLUMNS = tuple(f.name for f in fields(Stint))
 ECHO_COLUMNS = tuple(f.name for f in fields(EchoEntry))
+OFFICE_FACT_COLUMNS = tuple(f.name for f in fields(OfficeFact))
 # Flat getters: dataclasses.astuple deep-copies every value, which dominated rebuild time.
 _stint_record = attrgetter(*STINT_COLUMNS)
 _echo_record = attrgetter(*ECHO_COLUMNS)
+_office_fact_record = attrgetter(*OFFICE_FACT_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -140,6 +173,8 @@ class PetitionProjection:
     """Echo-wall entries changed since this projection was loaded, by seq."""
     notifications: list[Record] = field(default_factory=list)
     """Notifications owed by the events applied, but not those in ``in_outbox``."""
+    office_facts: list[OfficeFact] = field(default_factory=list)
+    """Facts of offices owed by the events applied (``office_facts`` rows, written once each)."""
     in_outbox: Container[NotificationKey] = ()
     """Notifications the outbox already holds: the rebuild leaves them as they are, so it need not
     write their payloads again."""
@@ -157,10 +192,22 @@ class PetitionProjection:
         after = evolve(before, event)
         self._facts(before, after, seq, event)
         petition_id, in_outbox = after.petition_id, self.in_outbox
+        recused = after.recused_person_id
+        if recused is not None and (before is None or before.recused_person_id is None):
+            # Recusal is known from the event after the filing (``IntakeOpened``), which comes in
+            # the filing's own batch: take back what the filing owed the person it is about.
+            self.notifications = [n for n in self.notifications if n[0] != petition_id or n[3] != recused]
+        if isinstance(event, IntakeOpened):
+            # The filing told the territorial office of its tier; it is the intake office's.
+            self.notifications = [
+                n
+                for n in self.notifications
+                if n[0] != petition_id or n[1] != seq - 1 or n[4] != "petition_filed"
+            ]
         self.notifications += (
             (petition_id, seq, role.value, recipient, kind, json.dumps(payload, sort_keys=True))
             for role, recipient, kind, payload in _notifications(before, after, event)
-            if (petition_id, seq, role.value, recipient) not in in_outbox
+            if (petition_id, seq, role.value, recipient) not in in_outbox and recipient != recused
         )
         self.state = after
 
@@ -212,16 +259,88 @@ class PetitionProjection:
                 stint.escalated = True
                 stint.escalated_automatically = event.automatic
                 self._enter(after, stint.stint_no + 1, event.at, event.respond_by)
+            case HandedUp():
+                stint.escalated = True
+                stint.escalated_automatically = event.automatic
+                self._enter(after, stint.stint_no + 1, event.at, event.respond_by)
+            case IntakeOpened():
+                self.stint.office_id = event.office.office_id
+                self.stint.region_id = event.office.region_id
+                self.stint.respond_by = event.dispatch_by or stint.respond_by
+            case _:
+                self._office_facts(before, after, seq, event)
 
-    def _enter(self, state: PetitionState, stint_no: int, at: datetime, respond_by: datetime) -> None:
+    def _office_facts(self, before: PetitionState, after: PetitionState, seq: int, event: Event) -> None:
+        """The facts of offices an event records, and the new stint when another office takes it."""
+        assert self.stint is not None
+        stint = self.stint
+
+        def fact(
+            office: OfficeRef, name: str, on_time: bool | None = None, since: datetime | None = None
+        ) -> None:
+            seconds = None if since is None else (event.at - since).total_seconds()
+            self.office_facts.append(
+                OfficeFact(
+                    after.petition_id,
+                    seq,
+                    office.office_id,
+                    office.kind.value,
+                    office.tier.value,
+                    office.region_id,
+                    name,
+                    event.at,
+                    on_time,
+                    seconds,
+                )
+            )
+
+        match event:
+            case Dispatched():
+                fact(event.from_office, "dispatched", event.on_time, before.dispatch_entered_at)
+                fact(event.to_office, "received")
+                self._enter(after, stint.stint_no + 1, event.at, event.sign_for_by)
+            case SignedFor():
+                fact(event.office, "signed_for", True, before.received_at)
+                stint.responded_at = event.at
+                stint.responded_on_time = True
+                stint.official_id = event.actor.id
+            case SignForMissed():
+                fact(event.office, "sign_for_missed", False, before.received_at)
+                stint.deadlines_missed += 1
+                self._enter(after, stint.stint_no + 1, event.at, event.dispatch_by)
+            case SentBack():
+                fact(event.office, "sent_back", None, before.received_at)
+                stint.official_id = stint.official_id or event.actor.id
+                self._enter(after, stint.stint_no + 1, event.at, event.dispatch_by)
+            case ReferredToSupervisor():
+                self._enter(after, stint.stint_no + 1, event.at, event.dispatch_by)
+            case Summoned():
+                for office in event.offices:
+                    fact(office, "summoned")
+            case SummonsAnswered():
+                summoned = next(
+                    (s for s in before.summons if s.office.office_id == event.office.office_id), None
+                )
+                fact(
+                    event.office,
+                    "summons_answered",
+                    event.on_time,
+                    summoned.summoned_at if summoned else None,
+                )
+            case SummonsMissed():
+                fact(event.office, "summons_missed", False)
+
+    def _enter(self, state: PetitionState, stint_no: int, at: datetime, respond_by: datetime | None) -> None:
+        office = state.office
         self.stint = Stint(
             petition_id=state.petition_id,
             stint_no=stint_no,
             tier=state.tier.value,
-            region_id=state.region.at(state.tier),
+            region_id=state.region.at(state.tier) if office is None else office.region_id,
             official_id=None,
             entered_at=at,
             respond_by=respond_by,
+            office_id=None if office is None else office.office_id,
         )
         self.stints[stint_no] = self.stint
 
@@ -264,6 +383,9 @@ class PetitionProjection:
     def echo_records(self) -> list[Record]:
         return [_echo_record(e) for e in self.echoes.values()]
 
+    def office_fact_records(self) -> list[Record]:
+        return [_office_fact_record(f) for f in self.office_facts]
+
 
 def project(events: Sequence[tuple[int, Event]]) -> PetitionProjection:
     """The read models of a petition from its whole stream of ``(seq, event)``."""
@@ -287,11 +409,20 @@ def office(tier: Tier, state: PetitionState) -> Recipient:
     return RecipientRole.TIER_OFFICE, f"{tier.value}:{state.answering_at(tier)}"
 
 
+def _holding(state: PetitionState) -> Recipient:
+    """The office holding the petition: its directory id, or ``<tier>:<region_id>`` (``office``)."""
+    return RecipientRole.TIER_OFFICE, holding_office(state).office_id
+
+
+def _to(office: OfficeRef) -> Recipient:
+    return RecipientRole.TIER_OFFICE, office.office_id
+
+
 def _responsible(state: PetitionState) -> Recipient:
-    """Whoever works on the petition now: the official who took it up, else the tier's office."""
+    """Whoever works on the petition now: the official who took it up, else the holding office."""
     if state.acknowledged_by is not None:
         return RecipientRole.OFFICIAL, state.acknowledged_by
-    return office(state.tier, state)
+    return _holding(state)
 
 
 def _person(state: PetitionState, person_id: PersonId) -> Recipient:
@@ -324,14 +455,14 @@ def _notifications(before: PetitionState | None, after: PetitionState, event: Ev
             sends.append((_responsible(after), kind, {**facts, "point": event.point}))
         case DeadlineMissed():
             facts = {"tier": event.tier.value, "clock": event.clock.value, "due_at": _t(event.due_at)}
-            sends.append((office(event.tier, after), "deadline_missed", facts))
+            sends.append((_holding(after), "deadline_missed", facts))
             if event.official_id is not None:
                 sends.append((_person(after, event.official_id), "deadline_missed", facts))
         case Escalated():
             facts = {"from_tier": event.from_tier.value, "to_tier": event.to_tier.value}
             facts |= {"automatic": event.automatic}
             handed = {**facts, "respond_by": _t(event.respond_by)}
-            sends.append((office(event.to_tier, after), "escalated_to_you", handed))
+            sends.append((_holding(after), "escalated_to_you", handed))
             sends.append((petitioner, "escalated", facts))
             # The contact cadre must know, and accompany the household, when it goes above the village.
             sends.append((cadre, "escalated_accompany", facts))
@@ -363,6 +494,33 @@ def _notifications(before: PetitionState | None, after: PetitionState, event: Ev
         case RegionRenamed() if not after.finished:
             facts = {"tier": after.tier.value, "renamed": event.renamed}
             sends.append((office(after.tier, after), "region_renamed", facts))
+        case IntakeOpened():
+            facts = {"tier": event.office.tier.value, "category": after.category, "stage": after.stage.value}
+            sends.append((_to(event.office), "petition_filed", facts))
+        case Dispatched():
+            facts = {"from_office": event.from_office.office_id, "sign_for_by": _t(event.sign_for_by)}
+            sends.append((_to(event.to_office), "dispatched_to_you", facts))
+        case SignForMissed():
+            facts = {"office": event.office.office_id, "dispatch_by": _t(event.dispatch_by)}
+            sends.append((_to(event.to_office), "sign_for_missed", facts))
+        case SentBack():
+            facts = {"office": event.office.office_id, "reason": event.reason, "count": event.count}
+            sends.append((_to(event.to_office), "sent_back", facts))
+        case ReferredToSupervisor():
+            facts = {"from_office": event.from_office.office_id, "send_backs": event.send_backs}
+            sends.append((_to(event.to_office), "referred_to_decide", facts))
+        case Summoned():
+            facts = {"office": event.office.office_id, "answer_by": _t(event.answer_by), "note": event.note}
+            sends.extend((_to(helper), "summoned", facts) for helper in event.offices)
+        case HandedUp():
+            facts = {"from_office": event.from_office.office_id, "to_office": event.to_office.office_id}
+            facts |= {"automatic": event.automatic}
+            sends.append(
+                (_to(event.to_office), "escalated_to_you", {**facts, "respond_by": _t(event.respond_by)})
+            )
+            sends.append((petitioner, "escalated", facts))
+        case OfficeReturnVisitDue():
+            sends.append((_to(event.office), "return_visit_due", {"visit_by": _t(event.visit_by)}))
     return [(role, recipient, kind, payload) for (role, recipient), kind, payload in sends]
 
 

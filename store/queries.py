@@ -10,7 +10,7 @@ import asyncpg
 from schemas.common import PersonId, PetitionId, RegionId, Stage, Tier
 from schemas.state import PetitionState
 from store._db import Db, connection
-from store.models import EchoWallEntry, FigureGroup, FigureRow, PetitionRow
+from store.models import EchoWallEntry, FigureGroup, FigureRow, OfficeFigures, PetitionRow
 from store.projections import ECHO_COLUMNS, PETITION_COLUMNS
 
 _PETITION_SELECT = ", ".join(c if c != "state" else "state::text AS state" for c in PETITION_COLUMNS)
@@ -134,7 +134,29 @@ _GROUP_COLUMN = {
     FigureGroup.TIER: "tier",
     FigureGroup.REGION: "region_id",
     FigureGroup.OFFICIAL: "official_id",
+    FigureGroup.OFFICE: "coalesce(office_id, tier || ':' || region_id)",
 }
+
+_OFFICE_FIGURES = """
+SELECT office_id,
+       min(office_kind) AS office_kind,
+       count(*) FILTER (WHERE fact = 'dispatched') AS dispatched,
+       count(*) FILTER (WHERE fact = 'dispatched' AND on_time) AS dispatched_on_time,
+       avg(seconds) FILTER (WHERE fact = 'dispatched') / 60 AS average_dispatch_minutes,
+       count(*) FILTER (WHERE fact = 'received') AS received,
+       count(*) FILTER (WHERE fact = 'signed_for') AS signed_for,
+       count(*) FILTER (WHERE fact = 'sign_for_missed') AS sign_for_missed,
+       count(*) FILTER (WHERE fact = 'sent_back') AS sent_back,
+       count(*) FILTER (WHERE fact = 'summoned') AS summoned,
+       count(*) FILTER (WHERE fact = 'summons_answered' AND on_time) AS summons_answered_on_time,
+       count(*) FILTER (WHERE fact = 'summons_missed') AS summons_missed
+FROM office_facts
+WHERE ($1::text IS NULL OR tier = $1)
+  AND ($2::text IS NULL OR region_id = $2)
+  AND ($3::timestamptz IS NULL OR at >= $3)
+  AND ($4::timestamptz IS NULL OR at < $4)
+GROUP BY office_id
+"""
 
 _FIGURES = """
 SELECT {group} AS grp,
@@ -157,6 +179,54 @@ WHERE ($1::text IS NULL OR tier = $1)
   AND ($5::timestamptz IS NULL OR entered_at < $5)
 GROUP BY grp
 """
+
+
+async def _with_office_figures(db: Db, rows: list[FigureRow], filters: tuple[object, ...]) -> list[FigureRow]:
+    """``rows`` (by office) with each office's own figures; an office with facts but no stint (a
+    summoned helper) gets a row of its own."""
+    async with connection(db) as conn:
+        found = {r["office_id"]: dict(r) for r in await conn.fetch(_OFFICE_FIGURES, *filters)}
+    stints = {name: 0 for name in _STINT_COUNTS}
+    by_group = {row.group: row for row in rows}
+    for office_id in found.keys() - by_group.keys():
+        by_group[office_id] = FigureRow(group=office_id, **stints, **dict.fromkeys(_RATES))
+    result = []
+    for group, row in by_group.items():
+        r = found.get(group)
+        office = None
+        if r is not None:
+            office = OfficeFigures(
+                **r,
+                dispatch_on_time_rate=_rate(r["dispatched_on_time"], r["dispatched"]),
+                timely_receipt_rate=_rate(r["signed_for"], r["received"]),
+                send_back_rate=_rate(r["sent_back"], r["received"]),
+                summons_on_time_rate=_rate(r["summons_answered_on_time"], r["summoned"]),
+            )
+        result.append(row.model_copy(update={"office": office}))
+    return result
+
+
+_STINT_COUNTS = (
+    "petitions",
+    "stints",
+    "responded_on_time",
+    "resolved",
+    "resolved_on_time",
+    "rated",
+    "satisfied",
+    "escalated",
+    "escalated_automatically",
+    "reopened",
+    "deadlines_missed",
+)
+_RATES = (
+    "response_rate",
+    "resolution_rate",
+    "on_time_rate",
+    "satisfaction_rate",
+    "escalation_rate",
+    "reopen_rate",
+)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -194,7 +264,9 @@ async def figures(
     The commitment completion rate of ``DOMAIN.md`` is not here: commitments are not modelled yet.
 
     Args:
-        by: ``tier``, ``region`` or ``official``.
+        by: ``tier``, ``region``, ``official`` or ``office`` (the holding office of each stint, a
+            petition that never met an office counting for its tier's ``<tier>:<region_id>``; each row
+            then carries the office's own ``OfficeFigures`` from ``office_facts``).
         tier, region_id, official_id: keep only stints at this tier / region / of this official.
         since, until: keep only stints entered in ``[since, until)``.
     """
@@ -217,6 +289,8 @@ async def figures(
         )
         for r in counts
     ]
+    if group is FigureGroup.OFFICE:
+        result = await _with_office_figures(db, result, (filters[0], region_id, since, until))
     if group is FigureGroup.TIER:
         return sorted(result, key=lambda f: Tier(f.group or Tier.VILLAGE).rank)
     return sorted(result, key=lambda f: (f.group is None, f.group or ""))

@@ -13,7 +13,13 @@ from typing import Any
 from store._db import Conn, Db, connection
 from store._refold import Refolded, Slice, refold, refold_in_snapshot
 from store.models import RebuildResult
-from store.projections import ECHO_COLUMNS, NOTIFICATION_COLUMNS, PETITION_COLUMNS, STINT_COLUMNS
+from store.projections import (
+    ECHO_COLUMNS,
+    NOTIFICATION_COLUMNS,
+    OFFICE_FACT_COLUMNS,
+    PETITION_COLUMNS,
+    STINT_COLUMNS,
+)
 
 ProgressFn = Callable[[RebuildResult], None]
 """Called after each slice with the totals so far."""
@@ -30,6 +36,7 @@ _COLUMNS = {
     "tier_stints": STINT_COLUMNS,
     "echo_wall": ECHO_COLUMNS,
     "notifications": NOTIFICATION_COLUMNS,
+    "office_facts": OFFICE_FACT_COLUMNS,
 }
 
 
@@ -59,7 +66,7 @@ async def rebuild_read_models(
         workers = min(workers, logged // WORKER_EVENTS)
         # Taken once no append can commit: every worker reads the same, complete log.
         snapshot = await conn.fetchval("SELECT pg_export_snapshot()") if workers > 1 else None
-        await conn.execute("TRUNCATE petitions, tier_stints, echo_wall")
+        await conn.execute("TRUNCATE petitions, tier_stints, echo_wall, office_facts")
         await conn.execute(
             "CREATE TEMP TABLE _rebuilt_notifications ON COMMIT DROP AS"
             f" SELECT {', '.join(NOTIFICATION_COLUMNS)} FROM notifications WITH NO DATA"
@@ -143,6 +150,7 @@ _DUMPS = {
     "tier_stints": (STINT_COLUMNS, "petition_id, stint_no"),
     "echo_wall": (ECHO_COLUMNS, "petition_id, seq"),
     "notifications": (NOTIFICATION_COLUMNS, "petition_id, seq, recipient_role, recipient_id"),
+    "office_facts": (OFFICE_FACT_COLUMNS, "petition_id, seq, office_id, fact"),
 }
 
 

@@ -42,7 +42,7 @@ def filing(
 
 def filing_body(petition_id: str = "p-1", **changes: object) -> dict[str, object]:
     """``filing(petition_id)`` as a filing door takes it (JSON, no policy: the deployment's is used)."""
-    return filing(petition_id, **changes).model_dump(mode="json", exclude={"policy"})  # type: ignore[arg-type]
+    return filing(petition_id, **changes).model_dump(mode="json", exclude={"policy", "intake"})  # type: ignore[arg-type]
 
 
 def official(tier: Tier, *, region: RegionPath = REGION, official_id: str | None = None) -> Actor:

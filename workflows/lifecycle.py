@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from schemas.commands import (
     AcknowledgeInput,
     Action,
+    AnswerSummonsInput,
     AssessInput,
     DirectoryChangeInput,
+    DispatchInput,
     EscalateInput,
     FilePetitionInput,
     ProvideInfoInput,
@@ -29,6 +31,9 @@ from schemas.commands import (
     RecordReturnVisitInput,
     RequestInfoInput,
     ResolveInput,
+    SendBackInput,
+    SignForInput,
+    SummonInput,
     TimerFired,
     WithdrawInput,
 )
@@ -46,20 +51,27 @@ from schemas.common import (
     Urgency,
     copy_with,
 )
+from schemas.directory import OfficeKind
 from schemas.events import (
     Acknowledged,
     Assessed,
     Closed,
     ContactCadreChanged,
     DeadlineMissed,
+    Dispatched,
+    DispatchMissed,
     Escalated,
     Event,
     FeedbackClosingSoon,
     FeedbackReceived,
+    HandedUp,
     InfoProvided,
     InfoRequested,
     InfoWaitLapsed,
+    IntakeOpened,
+    OfficeReturnVisitDue,
     PetitionFiled,
+    ReferredToSupervisor,
     RegionRenamed,
     ReminderDue,
     Reopened,
@@ -67,9 +79,16 @@ from schemas.events import (
     ReturnVisitDue,
     ReturnVisitLapsed,
     ReturnVisitRecorded,
+    SentBack,
+    SignedFor,
+    SignForMissed,
+    Summoned,
+    SummonsAnswered,
+    SummonsMissed,
     Withdrawn,
 )
-from schemas.policy import Policy
+from schemas.offices import Intake, OfficeRef, Summons, territorial, territorial_chain
+from schemas.policy import DispatchRules, Policy
 from schemas.state import PetitionState, Resolution
 from schemas.timers import Timer, TimerKind
 
@@ -103,7 +122,7 @@ def decide(
     if isinstance(command, FilePetitionInput):
         if state is not None:
             raise Refused(RefusalCode.ALREADY_FILED, f"petition {state.petition_id} is already filed")
-        return [_file(command, now)]
+        return _filing(command, now)
     if state is None:
         raise Refused(RefusalCode.NOT_FILED, "no petition has been filed")
     if now < state.updated_at:
@@ -130,8 +149,9 @@ def catch_up(state: PetitionState, now: datetime, *, closing_reminder: bool = Fa
     return events
 
 
-def _file(command: FilePetitionInput, now: datetime) -> PetitionFiled:
-    respond_by, resolve_by = _deadlines(command.policy, command.tier, command.urgency, now)
+def _file(command: FilePetitionInput, now: datetime, tier: Tier | None = None) -> PetitionFiled:
+    tier = tier or command.tier
+    respond_by, resolve_by = _deadlines(command.policy, tier, command.urgency, now)
     return PetitionFiled(
         at=now,
         actor=Actor.petitioner(command.petitioner.petitioner_id),
@@ -143,7 +163,7 @@ def _file(command: FilePetitionInput, now: datetime) -> PetitionFiled:
         category=command.category,
         contact_cadre_id=command.contact_cadre_id,
         urgency=command.urgency,
-        tier=command.tier,
+        tier=tier,
         policy=command.policy,
         respond_by=respond_by,
         resolve_by=resolve_by,
@@ -162,6 +182,9 @@ def _on_action(state: PetitionState, command: Command, now: datetime) -> list[Ev
         return _directory_change(state, command, now)
     if state.stage is Stage.CLOSED and not isinstance(command, RecordReturnVisitInput):
         raise Refused(RefusalCode.CLOSED, "the petition is closed: only a return visit can be recorded")
+    if isinstance(command, _OFFICE_ACTIONS):
+        return _on_office_action(state, command, now)
+    _check_not_in_intake(state, command)
     match command:
         case AcknowledgeInput():
             return _acknowledge(state, command, now)
@@ -190,7 +213,7 @@ def _on_action(state: PetitionState, command: Command, now: datetime) -> list[Ev
             _check_official(state, command.actor, "escalate")
             _check_stage(state, "escalate", allowed=(Stage.COLLECT, Stage.ASSESS, Stage.RESOLVE))
             _check_not_top(state)
-            return [_escalation(state, command.actor, command.reason, now, automatic=False)]
+            return [_escalate(state, command.actor, command.reason, now, automatic=False)]
         case RateInput():
             return _rate(state, command, now)
         case WithdrawInput():
@@ -245,7 +268,7 @@ def _assess(state: PetitionState, command: AssessInput, now: datetime) -> list[E
     elif decision is AssessmentDecision.BEYOND_TIER:
         assert command.reason is not None
         escalating = fold(events, state)
-        events.append(_escalation(escalating, command.actor, command.reason, now, automatic=False))
+        events.append(_escalate(escalating, command.actor, command.reason, now, automatic=False))
     return events
 
 
@@ -283,10 +306,10 @@ def _rate(state: PetitionState, command: RateInput, now: datetime) -> list[Event
         events.append(_closing(state, ClosedReason.BASICALLY_SATISFIED, command.actor, now))
     elif state.rounds_at_tier < state.policy.reopen_rounds:
         events.append(_reopening(state, "the petitioner was dissatisfied", command.actor, now))
-    elif state.tier.above is not None:
+    elif not _at_top(state):
         rounds = state.rounds_at_tier + 1
         reason = f"the petitioner was dissatisfied {rounds} time{'s' * (rounds > 1)} at the {state.tier} tier"
-        events.append(_escalation(state, SYSTEM, reason, now, automatic=True))
+        events.append(_escalate(state, SYSTEM, reason, now, automatic=True))
     else:
         events.append(_closing(state, ClosedReason.DISSATISFIED_AT_TOP, command.actor, now))
     return events
@@ -294,6 +317,7 @@ def _rate(state: PetitionState, command: RateInput, now: datetime) -> list[Event
 
 def _record_return_visit(state: PetitionState, command: RecordReturnVisitInput, now: datetime) -> list[Event]:
     actor = command.actor
+    _check_not_recused(state, actor, "record a return visit")
     is_contact_cadre = actor.role is Role.CONTACT_CADRE and actor.id == state.contact_cadre_id
     if not is_contact_cadre:
         _check_official(state, actor, "record a return visit")
@@ -362,6 +386,13 @@ def next_timer(state: PetitionState, *, closing_reminder: bool = False) -> Timer
     ``closing_reminder`` adds the reminder before the feedback window closes (see ``decide``)."""
     if state.finished:
         return None
+    if state.stage in (Stage.DISPATCH, Stage.SIGN_FOR) or state.summons:
+        return min(_office_timers(state, closing_reminder=closing_reminder), key=_timer_order, default=None)
+    return _lifecycle_timer(state, closing_reminder=closing_reminder)
+
+
+def _lifecycle_timer(state: PetitionState, *, closing_reminder: bool) -> Timer | None:
+    """The next timer of the loop collect → assess → resolve → feedback → closed."""
     if state.stage is Stage.CLOSED:
         if not state.return_visit_notified:
             assert state.return_visit_due is not None
@@ -446,15 +477,17 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
                 at=now,
                 actor=SYSTEM,
                 tier=tier,
-                region_id=state.answering_at(tier),
+                region_id=state.answering_at(tier) if state.office is None else state.office.region_id,
                 clock=timer.clock,
                 due_at=timer.at,
                 official_id=_answerable(state),
             )
-            if tier.above is None:
+            if _at_top(state):
                 return [missed]
             reason = f"the {timer.clock} deadline at the {tier} tier passed"
-            return [missed, _escalation(state, SYSTEM, reason, now, automatic=True)]
+            if state.office is not None:
+                reason = f"the {timer.clock} deadline of {state.office} passed"
+            return [missed, _escalate(state, SYSTEM, reason, now, automatic=True)]
         case TimerKind.INFO_WAIT_LIMIT:
             return [InfoWaitLapsed(at=now, actor=SYSTEM, tier=tier, resolve_by=_resumed_deadline(state, now))]
         case TimerKind.FEEDBACK_WINDOW:
@@ -462,6 +495,16 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
         case TimerKind.FEEDBACK_CLOSING:
             assert state.feedback_by is not None
             return [FeedbackClosingSoon(at=now, actor=SYSTEM, tier=tier, closes_at=state.feedback_by)]
+        case TimerKind.RETURN_VISIT if state.recused_person_id == state.contact_cadre_id:
+            # The cadre the complaint is about is not sent back to the household.
+            return [
+                OfficeReturnVisitDue(
+                    at=now,
+                    actor=SYSTEM,
+                    office=holding_office(state),
+                    visit_by=now + state.policy.return_visit_window,
+                )
+            ]
         case TimerKind.RETURN_VISIT:
             return [
                 ReturnVisitDue(
@@ -475,6 +518,8 @@ def _on_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
             ]
         case TimerKind.RETURN_VISIT_WINDOW:
             return [ReturnVisitLapsed(at=now, actor=SYSTEM)]
+        case TimerKind.DISPATCH_LIMIT | TimerKind.SIGN_FOR_LIMIT | TimerKind.SUMMONS_LIMIT:
+            return _on_office_timer(state, timer, now)
     raise AssertionError(f"unknown timer {timer.kind}")  # pragma: no cover
 
 
@@ -488,6 +533,8 @@ def _answerable(state: PetitionState) -> str | None:
     """Who answers for a missed deadline: the official who took it up, else the contact cadre."""
     if state.acknowledged_by is not None:
         return state.acknowledged_by
+    if state.recused_person_id == state.contact_cadre_id:
+        return None
     return state.contact_cadre_id if state.tier is Tier.VILLAGE else None
 
 
@@ -545,7 +592,12 @@ def _resumed_deadline(state: PetitionState, now: datetime) -> datetime | None:
 
 
 def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
-    """Only an official of the petition's current tier whose region covers it may act for it."""
+    """Only an official of the petition's current tier whose region covers it may act for it; of
+    the holding office, when an office holds it; never one recused from it."""
+    _check_not_recused(state, actor, doing)
+    if state.office is not None:
+        _check_serves(state.office, actor, doing)
+        return
     if actor.role not in (Role.OFFICIAL, Role.CONTACT_CADRE):
         raise Refused(
             RefusalCode.NOT_AN_OFFICIAL,
@@ -573,6 +625,12 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
             f"{actor.id} is no longer the household's contact cadre ({state.contact_cadre_id} is, since "
             "the directory changed)",
         )
+    if actor.office_id is not None:  # a department's or a centre's official, not the government's
+        raise Refused(
+            RefusalCode.WRONG_OFFICE,
+            f"the {state.tier} government of {region} holds the petition; "
+            f"{actor.id} serves {actor.office_id}",
+        )
 
 
 def _check_petitioner(state: PetitionState, actor: Actor, doing: str) -> None:
@@ -599,6 +657,14 @@ def _check_working(state: PetitionState, doing: str, *, allowed: tuple[Stage, ..
 
 
 def _check_not_top(state: PetitionState) -> None:
+    if state.office is not None:
+        if not state.chain:
+            raise Refused(
+                RefusalCode.TOP_TIER,
+                f"{state.office} has no supervising office: nothing is above it; resolve the petition "
+                "or record why it is not feasible",
+            )
+        return
     if state.tier.above is None:
         raise Refused(
             RefusalCode.TOP_TIER,
@@ -752,7 +818,7 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
             return {"reminded": (*state.reminded, (event.clock, event.point))}
         case DeadlineMissed():
             changes: dict[str, object] = {"deadlines_missed": state.deadlines_missed + 1}
-            if event.tier.above is None:  # nothing above: the petition stays here, overdue
+            if _at_top(state):  # nothing above: the petition stays here, overdue
                 changes["overdue"] = (*_without(state.overdue, event.clock), event.clock)
                 changes["last_overdue_reminder_at"] = event.at
                 changes["respond_by" if event.clock is Clock.RESPOND else "resolve_by"] = None
@@ -809,9 +875,513 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
             return {"contact_cadre_id": event.to_cadre_id, "former_contact_cadres": former}
         case FeedbackClosingSoon():
             return {"feedback_reminded": True}
-    raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
+    return _office_changes(state, event)
 
 
 def current_deadline(state: PetitionState) -> datetime | None:
     """The deadline the petition is working towards now (Open311's ``expected_datetime``)."""
     return state.respond_by or state.resolve_by or state.feedback_by
+
+
+# ------------------------------------------------------------------------ offices and dispatch
+# Issue 12: a petition held by an office. None of this runs for a petition filed before offices
+# (``state.office`` is None and nothing below is ever reached for it), which keeps its tier chain.
+
+
+def holding_office(state: PetitionState) -> OfficeRef:
+    """The one office that holds the petition now: the office named, else the territorial office
+    of its tier and region (every petition filed before offices)."""
+    if state.office is not None:
+        return state.office
+    return territorial(state.tier, state.region.at(state.tier))
+
+
+def serves(actor: Actor, office: OfficeRef) -> bool:
+    """Whether ``actor`` is an official (or cadre) of ``office``: its tier, its region and, when
+    the actor names an office (a department or a centre: a territorial office's officials name
+    none), that office; an actor naming none serves the territorial office."""
+    if actor.role not in (Role.OFFICIAL, Role.CONTACT_CADRE):
+        return False
+    if actor.tier is not office.tier or actor.region_id != office.region_id:
+        return False
+    if actor.office_id is not None:
+        return actor.office_id == office.office_id
+    return office.kind is OfficeKind.TERRITORIAL
+
+
+def in_area(office: OfficeRef, area: OfficeRef, state: PetitionState) -> bool:
+    """Whether ``office`` lies in ``area``'s area for this petition: at or below ``area``'s tier,
+    and serving the petition's own region at that tier (a territorial office down the petition's
+    path, or a department of its county or city)."""
+    return (
+        office.tier.rank <= area.tier.rank
+        and office.region_id == state.region.at(office.tier)
+        and area.region_id == state.region.at(area.tier)
+    )
+
+
+def _filing(command: FilePetitionInput, now: datetime) -> list[Event]:
+    intake = command.intake
+    if intake is None and command.about is not None:
+        intake = _recusal_intake(command)
+    if intake is None:
+        return [_file(command, now)]
+    filed = _file(command, now, tier=intake.office.tier)
+    opened = IntakeOpened(
+        at=now,
+        actor=SYSTEM,
+        office=intake.office,
+        chain=intake.chain,
+        centre=intake.centre,
+        about=command.about if intake.about is None else intake.about,
+        recused_office=intake.recused_office,
+        recused_person_id=intake.recused_person_id,
+        rules=intake.rules,
+        dispatch_by=now + intake.rules.dispatch_within if intake.centre else None,
+    )
+    return [filed, opened]
+
+
+def _recusal_intake(command: FilePetitionInput) -> Intake:
+    """The territorial default of a complaint about the village's cadre or office, when the door
+    resolved no office: held by the office one level up, with the village office and its cadre
+    recused."""
+    village = territorial(command.tier, command.region.at(command.tier))
+    chain = territorial_chain(command.tier, command.region)
+    if not chain:
+        raise Refused(
+            RefusalCode.TOP_TIER, f"nothing is above {village}: a complaint about it has nowhere to go"
+        )
+    return Intake(
+        office=chain[0],
+        chain=chain[1:],
+        about=command.about,
+        recused_office=village,
+        recused_person_id=command.contact_cadre_id,
+    )
+
+
+_OFFICE_ACTIONS = (DispatchInput, SignForInput, SendBackInput, SummonInput, AnswerSummonsInput)
+_INTAKE_STAGES = (Stage.DISPATCH, Stage.SIGN_FOR)
+
+
+def _check_not_in_intake(state: PetitionState, command: Command) -> None:
+    """The loop's actions wait until an office has signed for the petition."""
+    if state.stage not in _INTAKE_STAGES or not isinstance(
+        command, AcknowledgeInput | AssessInput | RequestInfoInput | ResolveInput | EscalateInput
+    ):
+        return
+    _check_official(state, command.actor, f"{command.kind.replace('_', ' ')}")
+    waiting = (
+        "to be dispatched" if state.stage is Stage.DISPATCH else f"for {holding_office(state)} to sign for it"
+    )
+    raise Refused(RefusalCode.WRONG_STAGE, f"the petition is in stage {state.stage}: it waits {waiting}")
+
+
+def _rules(state: PetitionState) -> DispatchRules:
+    return state.rules or DispatchRules()
+
+
+def _on_office_action(state: PetitionState, command: Command, now: datetime) -> list[Event]:
+    match command:
+        case DispatchInput():
+            return _dispatch(state, command, now)
+        case SignForInput():
+            _check_official(state, command.actor, "sign for")
+            _check_stage(state, "sign for", allowed=(Stage.SIGN_FOR,))
+            window = state.policy.deadlines(state.tier, state.urgency).resolve_within
+            return [
+                SignedFor(
+                    at=now,
+                    actor=command.actor,
+                    office=holding_office(state),
+                    resolve_by=now + window,
+                    note=command.note,
+                )
+            ]
+        case SendBackInput():
+            return _send_back(state, command, now)
+        case SummonInput():
+            return _summon(state, command, now)
+        case AnswerSummonsInput():
+            return _answer_summons(state, command, now)
+    raise TypeError(f"not an office action: {command!r}")  # pragma: no cover
+
+
+def _dispatch(state: PetitionState, command: DispatchInput, now: datetime) -> list[Event]:
+    _check_official(state, command.actor, "dispatch")
+    _check_stage(state, "dispatch", allowed=(Stage.DISPATCH,))
+    holder, target = holding_office(state), command.office
+    if target.kind is OfficeKind.CENTRE:
+        raise Refused(
+            RefusalCode.OUTSIDE_AREA, f"{target} is a centre: dispatch to an office that handles it"
+        )
+    if target.office_id == holder.office_id:
+        raise Refused(RefusalCode.OUTSIDE_AREA, f"{target} already holds the petition")
+    if not in_area(target, holder, state):
+        raise Refused(
+            RefusalCode.OUTSIDE_AREA,
+            f"{target} ({target.tier} {target.region_id}) is outside the area of {holder} for this "
+            f"petition: dispatch to an office of {state.region.at(target.tier)} "
+            f"at or below the {holder.tier} tier",
+        )
+    if state.recused_office is not None and target.office_id == state.recused_office.office_id:
+        raise Refused(RefusalCode.RECUSED, f"{target} is recused: the petition is about it")
+    rules = _rules(state)
+    return [
+        Dispatched(
+            at=now,
+            actor=command.actor,
+            from_office=holder,
+            to_office=target,
+            chain=command.chain,
+            sign_for_by=now + rules.sign_for_within,
+            on_time=state.dispatch_by is not None and now <= state.dispatch_by,
+            final=state.send_backs >= rules.send_backs_before_supervisor,
+            note=command.note,
+        )
+    ]
+
+
+def _send_back(state: PetitionState, command: SendBackInput, now: datetime) -> list[Event]:
+    _check_official(state, command.actor, "send back")
+    _check_stage(state, "send back", allowed=(Stage.SIGN_FOR, Stage.COLLECT, Stage.ASSESS, Stage.RESOLVE))
+    if state.centre is None or state.received_at is None:
+        raise Refused(
+            RefusalCode.WRONG_STAGE, "only an office a centre dispatched the petition to may send it back"
+        )
+    if state.final_dispatch:
+        decider = state.deciding or state.centre
+        raise Refused(
+            RefusalCode.SUPERVISOR_DECIDED,
+            f"{decider} decided after {state.send_backs} send-backs "
+            f"that the petition is {holding_office(state)}'s",
+        )
+    rules = _rules(state)
+    closes = state.received_at + rules.send_back_within
+    if now > closes:
+        raise Refused(
+            RefusalCode.WINDOW_CLOSED,
+            f"the send-back window closed at {closes.isoformat()}, "
+            f"{rules.send_back_within} after the petition was received",
+        )
+    count = state.send_backs + 1
+    events: list[Event] = [
+        SentBack(
+            at=now,
+            actor=command.actor,
+            office=holding_office(state),
+            to_office=state.centre,
+            reason=command.reason,
+            count=count,
+            dispatch_by=now + rules.dispatch_within,
+        )
+    ]
+    if count >= rules.send_backs_before_supervisor and state.centre_chain:
+        events.append(
+            ReferredToSupervisor(
+                at=now,
+                actor=SYSTEM,
+                from_office=state.centre,
+                to_office=state.centre_chain[0],
+                chain=state.centre_chain[1:],
+                send_backs=count,
+                dispatch_by=now + rules.dispatch_within,
+            )
+        )
+    return events
+
+
+def _summon(state: PetitionState, command: SummonInput, now: datetime) -> list[Event]:
+    _check_official(state, command.actor, "summon offices")
+    _check_working(state, "summon offices", allowed=(Stage.COLLECT, Stage.ASSESS, Stage.RESOLVE))
+    holder = holding_office(state)
+    ids = [office.office_id for office in command.offices]
+    if len(set(ids)) != len(ids):
+        raise Refused(RefusalCode.WRONG_OFFICE, "an office is named more than once")
+    pending = {s.office.office_id for s in state.summons if s.pending}
+    for office in command.offices:
+        if office.office_id == holder.office_id:
+            raise Refused(RefusalCode.WRONG_OFFICE, f"{office} holds the petition: it cannot summon itself")
+        if office.office_id in pending:
+            raise Refused(RefusalCode.WRONG_OFFICE, f"{office} is already summoned and has not answered")
+        if state.recused_office is not None and office.office_id == state.recused_office.office_id:
+            raise Refused(RefusalCode.RECUSED, f"{office} is recused: the petition is about it")
+    return [
+        Summoned(
+            at=now,
+            actor=command.actor,
+            office=holder,
+            offices=command.offices,
+            answer_by=now + _rules(state).summons_answer_within,
+            note=command.note,
+        )
+    ]
+
+
+def _answer_summons(state: PetitionState, command: AnswerSummonsInput, now: datetime) -> list[Event]:
+    actor = command.actor
+    _check_not_recused(state, actor, "answer a summons")
+    summons = next((s for s in state.summons if s.answered_at is None and serves(actor, s.office)), None)
+    if summons is None:
+        raise Refused(
+            RefusalCode.NOT_SUMMONED,
+            f"{actor.id} serves no office summoned to this petition that has yet to answer",
+        )
+    return [
+        SummonsAnswered(
+            at=now, actor=actor, office=summons.office, part=command.part, on_time=now <= summons.answer_by
+        )
+    ]
+
+
+def _office_timers(state: PetitionState, *, closing_reminder: bool) -> Iterable[Timer]:
+    if state.stage is Stage.DISPATCH:
+        if state.dispatch_by is not None:
+            yield Timer(kind=TimerKind.DISPATCH_LIMIT, at=state.dispatch_by)
+    elif state.stage is Stage.SIGN_FOR:
+        assert state.sign_for_by is not None
+        yield Timer(kind=TimerKind.SIGN_FOR_LIMIT, at=state.sign_for_by)
+    else:
+        timer = _lifecycle_timer(state, closing_reminder=closing_reminder)
+        if timer is not None:
+            yield timer
+    if state.stage is not Stage.CLOSED:
+        for summons in state.summons:
+            if summons.pending:
+                yield Timer(
+                    kind=TimerKind.SUMMONS_LIMIT, at=summons.answer_by, office_id=summons.office.office_id
+                )
+
+
+def _on_office_timer(state: PetitionState, timer: Timer, now: datetime) -> list[Event]:
+    holder = holding_office(state)
+    match timer.kind:
+        case TimerKind.DISPATCH_LIMIT:
+            return [DispatchMissed(at=now, actor=SYSTEM, office=holder, due_at=timer.at)]
+        case TimerKind.SIGN_FOR_LIMIT:
+            back_to = state.deciding or state.centre
+            assert back_to is not None
+            return [
+                SignForMissed(
+                    at=now,
+                    actor=SYSTEM,
+                    office=holder,
+                    due_at=timer.at,
+                    to_office=back_to,
+                    dispatch_by=now + _rules(state).dispatch_within,
+                )
+            ]
+        case TimerKind.SUMMONS_LIMIT:
+            summons = next(s for s in state.summons if s.pending and s.office.office_id == timer.office_id)
+            return [SummonsMissed(at=now, actor=SYSTEM, office=summons.office, due_at=timer.at)]
+    raise AssertionError(f"not an office timer {timer.kind}")  # pragma: no cover
+
+
+def _at_top(state: PetitionState) -> bool:
+    """Nothing is above the holding office: its supervisors from the directory, or the tier chain."""
+    if state.office is not None:
+        return not state.chain
+    return state.tier.above is None
+
+
+def _escalate(state: PetitionState, actor: Actor, reason: str, now: datetime, *, automatic: bool) -> Event:
+    """Up the tier chain, or, for an office-held petition, to the holding office's supervisor."""
+    if state.office is None:
+        return _escalation(state, actor, reason, now, automatic=automatic)
+    above = state.chain[0]
+    respond_by, resolve_by = _deadlines(state.policy, above.tier, state.urgency, now)
+    return HandedUp(
+        at=now,
+        actor=actor,
+        from_office=state.office,
+        to_office=above,
+        chain=state.chain[1:],
+        reason=reason,
+        automatic=automatic,
+        respond_by=respond_by,
+        resolve_by=resolve_by,
+    )
+
+
+def _check_serves(office: OfficeRef, actor: Actor, doing: str) -> None:
+    if actor.role not in (Role.OFFICIAL, Role.CONTACT_CADRE):
+        raise Refused(
+            RefusalCode.NOT_AN_OFFICIAL,
+            f"only an official of {office} may {doing}; the actor is a {actor.role}",
+        )
+    if actor.tier is not office.tier:
+        raise Refused(
+            RefusalCode.WRONG_TIER,
+            f"{office} of the {office.tier} tier holds the petition; "
+            f"{actor.id}, an official of the {actor.tier} tier, may not {doing} it",
+        )
+    if actor.region_id != office.region_id:
+        raise Refused(
+            RefusalCode.WRONG_REGION,
+            f"{office} serves {office.tier} {office.region_id}; "
+            f"{actor.id} serves {actor.tier} {actor.region_id}",
+        )
+    if not serves(actor, office):
+        theirs = actor.office_id or f"the {actor.tier} government of {actor.region_id}"
+        raise Refused(RefusalCode.WRONG_OFFICE, f"{office} holds the petition; {actor.id} serves {theirs}")
+
+
+def is_recused(state: PetitionState, actor: Actor) -> bool:
+    """Whether the petition is about ``actor`` (its cadre, or an official of its office): they may
+    neither act on it, nor read it, nor be told of it."""
+    if actor.id == state.recused_person_id:
+        return True
+    return state.recused_office is not None and serves(actor, state.recused_office)
+
+
+def _check_not_recused(state: PetitionState, actor: Actor, doing: str) -> None:
+    if is_recused(state, actor):
+        raise Refused(RefusalCode.RECUSED, f"{actor.id} is recused from this petition and may not {doing} it")
+
+
+def _moved_to(state: PetitionState, office: OfficeRef, at: datetime) -> dict[str, object]:
+    """Changes when ``office`` takes the petition: its tier, and a new tier visited if it is one."""
+    visited = state.tiers_visited
+    if visited[-1] is not office.tier:
+        visited = (*visited, office.tier)
+    return {"office": office, "tier": office.tier, "tiers_visited": visited, "tier_entered_at": at}
+
+
+def _back_to_dispatch(
+    state: PetitionState, office: OfficeRef, at: datetime, dispatch_by: datetime
+) -> dict[str, object]:
+    """Changes when the petition returns to ``office`` (the centre, or the supervisor deciding for
+    it) to be dispatched again."""
+    deciding = state.deciding is not None and office.office_id == state.deciding.office_id
+    return {
+        **_moved_to(state, office, at),
+        "chain": state.centre_chain[1:] if deciding else state.centre_chain,
+        "stage": Stage.DISPATCH,
+        "dispatch_by": dispatch_by,
+        "dispatch_entered_at": at,
+        "sign_for_by": None,
+        "received_at": None,
+        "respond_by": None,
+        "resolve_by": None,
+        "reminded": (),
+        "acknowledged_by": None,
+        "info_requested_at": None,
+        "info_question": None,
+        "overdue": (),
+        "last_overdue_reminder_at": None,
+    }
+
+
+def _office_changes(state: PetitionState, event: Event) -> dict[str, object]:
+    match event:
+        case IntakeOpened():
+            opened: dict[str, object] = {
+                "office": event.office,
+                "chain": event.chain,
+                "rules": event.rules,
+                "about": event.about,
+                "recused_office": event.recused_office,
+                "recused_person_id": event.recused_person_id,
+            }
+            if event.centre:
+                opened |= {
+                    "centre": event.office,
+                    "centre_chain": event.chain,
+                    "stage": Stage.DISPATCH,
+                    "dispatch_by": event.dispatch_by,
+                    "dispatch_entered_at": event.at,
+                    "respond_by": None,
+                    "resolve_by": None,
+                }
+            return opened
+        case Dispatched():
+            return {
+                **_moved_to(state, event.to_office, event.at),
+                "chain": event.chain,
+                "stage": Stage.SIGN_FOR,
+                "dispatch_by": None,
+                "dispatch_entered_at": None,
+                "sign_for_by": event.sign_for_by,
+                "received_at": event.at,
+                "final_dispatch": event.final,
+            }
+        case DispatchMissed():
+            return {"dispatch_by": None}
+        case SignedFor():
+            table = state.policy.deadlines(state.tier, state.urgency)
+            return {
+                "stage": Stage.ASSESS,
+                "sign_for_by": None,
+                "acknowledged_by": event.actor.id,
+                "respond_by": None,
+                "respond_window": table.respond_within,
+                "resolve_by": event.resolve_by,
+                "resolve_window": table.resolve_within,
+                "reminded": (),
+            }
+        case SignForMissed():
+            return _back_to_dispatch(state, event.to_office, event.at, event.dispatch_by)
+        case SentBack():
+            return {
+                **_back_to_dispatch(state, event.to_office, event.at, event.dispatch_by),
+                "send_backs": event.count,
+                "final_dispatch": False,
+            }
+        case ReferredToSupervisor():
+            return {
+                **_moved_to(state, event.to_office, event.at),
+                "chain": event.chain,
+                "deciding": event.to_office,
+                "dispatch_by": event.dispatch_by,
+            }
+        case Summoned():
+            added = tuple(
+                Summons(office=office, summoned_at=event.at, answer_by=event.answer_by)
+                for office in event.offices
+            )
+            return {"summons": (*state.summons, *added)}
+        case SummonsAnswered() | SummonsMissed():
+            return {"summons": _summons_after(state.summons, event)}
+        case HandedUp():
+            table = state.policy.deadlines(event.to_office.tier, state.urgency)
+            return {
+                **_moved_to(state, event.to_office, event.at),
+                "chain": event.chain,
+                "stage": Stage.COLLECT,
+                "received_at": None,
+                "final_dispatch": False,
+                "respond_by": event.respond_by,
+                "respond_window": table.respond_within,
+                "resolve_by": event.resolve_by,
+                "resolve_window": table.resolve_within,
+                "reminded": (),
+                "acknowledged_by": None,
+                "info_requested_at": None,
+                "info_question": None,
+                "overdue": (),
+                "last_overdue_reminder_at": None,
+                "feedback_by": None,
+                "rounds_at_tier": 0,
+            }
+        case OfficeReturnVisitDue():
+            return {"return_visit_notified": True, "return_visit_by": event.visit_by}
+    raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
+
+
+def _summons_after(
+    summons: tuple[Summons, ...], event: SummonsAnswered | SummonsMissed
+) -> tuple[Summons, ...]:
+    """The first open summons of the event's office, answered or missed; the others as they were."""
+    done = False
+    after = []
+    for s in summons:
+        if not done and s.office.office_id == event.office.office_id and s.answered_at is None:
+            if isinstance(event, SummonsAnswered):
+                s = copy_with(s, {"answered_at": event.at})
+                done = True
+            elif not s.missed:
+                s = copy_with(s, {"missed": True})
+                done = True
+        after.append(s)
+    return tuple(after)

@@ -23,15 +23,21 @@ from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 with workflow.unsafe.imports_passed_through():
     from schemas.commands import (
         AcknowledgeInput,
+        AnswerSummonsInput,
         AssessInput,
         DirectoryChangeInput,
+        DispatchInput,
         EscalateInput,
+        FilePetitionInput,
         PetitionerContact,
         ProvideInfoInput,
         RateInput,
         RecordReturnVisitInput,
         RequestInfoInput,
         ResolveInput,
+        SendBackInput,
+        SignForInput,
+        SummonInput,
         WithdrawInput,
     )
     from schemas.common import Stage
@@ -48,19 +54,27 @@ APPEND_BATCH = 500
 """At most this many events per append activity; more wait for the next one."""
 
 LEAN_STEPS = "lean-steps"
-FEEDBACK_CLOSING_REMINDER = "feedback-closing-reminder"
-"""The petitioner is reminded before the feedback window closes (``FeedbackClosingSoon``)."""
 """Patch id. Before it, store activities always ran as ordinary activities (an activity task and a
 workflow task more per step), and every step that changed tier, stage, region or overdue upserted
 all four search attributes. Since: store activities run locally first (``_store``), the petitioner's
 contact goes with the filing's append instead of its own activity, and only the routing attributes
 that changed are upserted (``search.changes``; the client sets the first ones at the start)."""
 
+FEEDBACK_CLOSING_REMINDER = "feedback-closing-reminder"
+"""The petitioner is reminded before the feedback window closes (``FeedbackClosingSoon``)."""
+
 DIRECTORY_CHANGES = "directory-changes"
 """Patch id. Since: the ``directory_changed`` update records what a new directory version changes
 for an open petition (``RegionRenamed``, ``ContactCadreChanged``), and a petition whose answering
 path changed adds that path's regions to its ``PetitionRegion`` search attribute (one more upsert).
 Histories recorded before it carry no directory change and take none of this."""
+
+OFFICES = "offices-and-dispatch"
+"""Patch id (issue 12). Before it, a filing knew no offices: a petition started at its tier and
+climbed the tier chain. Since: a filing through a centre, or about the household's own cadre or
+village office, is decided with its ``intake`` (``IntakeOpened`` after ``PetitionFiled``) and held
+by offices. Only such filings ask for the patch, so a plain filing's history is as it was; a history
+recorded before the patch replays its filing without the intake."""
 
 _LOCAL_TIMEOUT = timedelta(seconds=2)
 """How long a local attempt may hold the workflow task (and the reply) before the durable path."""
@@ -97,7 +111,7 @@ class PetitionWorkflow:
         if input.filing is not None:
             # Filed here, not in run(): an update sent right after the start is validated before
             # run() begins, and must find the petition already filed.
-            self._record(lifecycle.decide(None, input.filing, workflow.now()))
+            self._record(lifecycle.decide(None, self._filing(input.filing), workflow.now()))
 
     @workflow.run
     async def run(self, input: PetitionInput) -> PetitionState:
@@ -129,6 +143,15 @@ class PetitionWorkflow:
                 if self.state.stage is Stage.FEEDBACK and not self._closing_reminder:
                     self._closing_reminder = workflow.patched(FEEDBACK_CLOSING_REMINDER)
                 await self._wait_for_change_or(self._next_timer())
+
+    @staticmethod
+    def _filing(filing: FilePetitionInput) -> FilePetitionInput:
+        """The filing as this history decides it: with its offices only under the patch."""
+        if filing.intake is None and filing.about is None:
+            return filing
+        if workflow.patched(OFFICES):
+            return filing
+        return filing.model_copy(update={"intake": None, "about": None})
 
     @property
     def state(self) -> PetitionState:
@@ -235,6 +258,46 @@ class PetitionWorkflow:
 
     @directory_changed.validator
     def _validate_directory_changed(self, input: DirectoryChangeInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def dispatch(self, input: DispatchInput) -> PetitionState:
+        return self._act(input)
+
+    @dispatch.validator
+    def _validate_dispatch(self, input: DispatchInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def sign_for(self, input: SignForInput) -> PetitionState:
+        return self._act(input)
+
+    @sign_for.validator
+    def _validate_sign_for(self, input: SignForInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def send_back(self, input: SendBackInput) -> PetitionState:
+        return self._act(input)
+
+    @send_back.validator
+    def _validate_send_back(self, input: SendBackInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def summon(self, input: SummonInput) -> PetitionState:
+        return self._act(input)
+
+    @summon.validator
+    def _validate_summon(self, input: SummonInput) -> None:
+        self._decide(input)
+
+    @workflow.update
+    def answer_summons(self, input: AnswerSummonsInput) -> PetitionState:
+        return self._act(input)
+
+    @answer_summons.validator
+    def _validate_answer_summons(self, input: AnswerSummonsInput) -> None:
         self._decide(input)
 
     # ------------------------------------------------------------------------------- internals

@@ -45,9 +45,10 @@ def at_filing(filing: FilePetitionInput) -> TypedSearchAttributes:
     """The routing attributes a petition starts with, set by the client when it starts the workflow
     (in the start event: no upsert, no extra visibility write). The workflow upserts any it finds
     different from its own state's."""
+    tier = filing.tier if filing.intake is None else filing.intake.office.tier
     return TypedSearchAttributes(
         [
-            SearchAttributePair(TIER, filing.tier.value),
+            SearchAttributePair(TIER, tier.value),
             SearchAttributePair(REGION, _path(filing.region)),
             SearchAttributePair(OVERDUE, False),
         ]

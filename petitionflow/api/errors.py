@@ -23,6 +23,10 @@ REFUSAL_STATUS: dict[RefusalCode, int] = {
     RefusalCode.WRONG_REGION: 403,
     RefusalCode.NOT_PETITIONER: 403,
     RefusalCode.REASON_REQUIRED: 422,
+    RefusalCode.WRONG_OFFICE: 403,
+    RefusalCode.RECUSED: 403,
+    RefusalCode.NOT_SUMMONED: 403,
+    RefusalCode.OUTSIDE_AREA: 422,
 }
 """Refusals that are not here are about the petition's state (wrong stage, closed, finished, top
 tier …): 409 Conflict."""

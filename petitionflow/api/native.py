@@ -20,7 +20,15 @@ from petitionflow.api.bodies import (
     PetitionerBody,
     to_action,
 )
-from petitionflow.api.deps import API_KEY, AnyReader, AppServices, FilingService, Official, Reader
+from petitionflow.api.deps import (
+    API_KEY,
+    AnyReader,
+    AppServices,
+    FilingService,
+    Official,
+    Reader,
+    Services,
+)
 from petitionflow.api.errors import ApiError, ErrorBody, refusal_status
 from petitionflow.api.params import UtcMoment, refuse_unprintable
 from petitionflow.client import Refusal
@@ -28,8 +36,9 @@ from petitionflow.intake import FilingBody
 from schemas.commands import ACTION_TYPES, Action
 from schemas.common import PersonId, PetitionId, RefusalCode, RegionId, Stage, Tier
 from schemas.state import PetitionState
-from store import access
+from store import access, offices
 from store.models import EchoWallEntry, FigureGroup, FigureRow
+from workflows.lifecycle import is_recused
 
 router = APIRouter(prefix="/v1")
 
@@ -204,6 +213,7 @@ async def file_petition(
     except intake.FilingProblem as problem:
         raise filings.invalid(problem.path, problem.reason) from None
     filing = placed.filing(app.policy)
+    filing = await filings.resolve_intake(app.pool, filing, service)
     if (personal := scope.personal_in_id(filing)) is not None:
         raise filings.invalid(("petition_id",), personal)
     await filings.claim(app.pool, filing.petition_id, service.name)
@@ -236,6 +246,26 @@ def _route(
     )
 
 
+async def _with_offices(
+    app: Services, petition_id: str, verb: str, body: OfficialBody
+) -> dict[str, object] | None:
+    """The body's fields with the offices it names resolved from the directory, for the actions that
+    name offices (dispatch, summon); None for the others."""
+    if verb not in offices.OFFICE_FIELDS:
+        return None
+    try:
+        region = (await app.petitions.view(petition_id)).region
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await _missing_or_finished(app, petition_id) from None
+        raise
+    try:
+        return await offices.command_fields(app.pool, verb, body.model_dump(), region)
+    except offices.UnknownOffice as unknown:
+        field = offices.OFFICE_FIELDS[verb][0]
+        raise filings.invalid((field,), f"no office {unknown.office_id!r} in the directory") from None
+
+
 def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
     async def act(
         petition_id: PathPetitionId,
@@ -248,7 +278,8 @@ def _add_official_action(verb: str, body_type: type[OfficialBody]) -> None:
         category = getattr(body, "category", None)
         if category is not None and (problem := filings.category_problem(app.catalogue, category)):
             raise filings.invalid(("category",), problem)
-        action = to_action(verb, body, actor)
+        resolved = await _with_offices(app, petition_id, verb, body)
+        action = to_action(verb, body, actor, resolved=resolved)
         caller = idempotency.caller_of(actor)
         return await _act(app, petition_id, action, caller=caller, key=idempotency_key, body=body)
 
@@ -318,6 +349,8 @@ async def get_petition(
     if reader.actor is None and owner != reader.service:
         raise scope.not_found(petition_id)
     state = await _view(app, petition_id)
+    if reader.actor is not None and is_recused(state, reader.actor):  # a complaint about the reader
+        raise scope.not_found(petition_id)
     if not scope.may_read(reader, state.region, owner=owner, contact_cadre_id=state.contact_cadre_id):
         raise scope.not_found(petition_id)
     return await scope.present(app.pool, reader, state, request=request)
@@ -355,8 +388,12 @@ async def list_petitions(
         within=scope.within(reader),
         filed_by=reader.service if reader.actor is None else None,
     )
+    next_after = rows[-1].petition_id if len(rows) == limit else None
+    if reader.actor is not None:  # a page may come back shorter: next_after still pages on
+        actor = reader.actor
+        rows = [row for row in rows if not is_recused(row.state, actor)]
     items = await scope.present_rows(app.pool, reader, rows, request=request)
-    return PetitionPage(items=items, next_after=rows[-1].petition_id if len(rows) == limit else None)
+    return PetitionPage(items=items, next_after=next_after)
 
 
 @router.get(

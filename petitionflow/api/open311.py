@@ -18,11 +18,13 @@ from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow import intake
+from petitionflow.api import filing as filings
 from petitionflow.api import limits, xml
 from petitionflow.api.deps import AppServices
 from petitionflow.api.edge import EdgeConfig
@@ -171,10 +173,24 @@ _CLOSED_NOTES = {
 }
 
 
+def agency(state: PetitionState) -> str:
+    """The office holding the petition: its name when the directory gives one, else ``<tier> <region>``
+    (every petition held by its tier's territorial office before offices)."""
+    if state.office is None:
+        return f"{state.tier.value} {state.region.at(state.tier)}"
+    return state.office.name or state.office.office_id
+
+
 def status_notes(state: PetitionState) -> str:
-    """Where the petition stands, in words, with nothing personal in them."""
-    at = f"the {state.tier.value} tier"
-    if state.stage is Stage.CLOSED and state.closed_reason is not None:
+    """Where the petition stands, in words, with nothing personal in them; the stage named."""
+    at = f"the {state.tier.value} tier" if state.office is None else agency(state)
+    if state.stage is Stage.DISPATCH:
+        note = f"Received by {at}; waiting to be dispatched (stage dispatch)."
+    elif state.stage is Stage.SIGN_FOR:
+        note = f"Dispatched to {at}; waiting for it to sign for it (stage sign_for)."
+    elif state.office is not None and state.stage is not Stage.CLOSED:
+        note = _office_note(state, at)
+    elif state.stage is Stage.CLOSED and state.closed_reason is not None:
         note = _CLOSED_NOTES[state.closed_reason]
     elif state.stage is Stage.FEEDBACK and state.resolution is not None:
         outcome = "resolved" if state.resolution.outcome.value == "resolved" else "answered: not feasible"
@@ -189,11 +205,25 @@ def status_notes(state: PetitionState) -> str:
         note = f"Acknowledged at {at}; being assessed."
     else:
         note = f"Received at {at}; waiting for first contact."
-    if len(state.tiers_visited) > 1:
+    if state.office is not None:
+        pass  # the offices' path is in the notes above; tiers can go down as well as up
+    elif len(state.tiers_visited) > 1:
         note += " Escalated: " + " → ".join(t.value for t in state.tiers_visited) + "."
     if state.is_overdue:
         note += " Overdue."
     return note
+
+
+def _office_note(state: PetitionState, at: str) -> str:
+    if state.stage is Stage.FEEDBACK and state.resolution is not None:
+        outcome = "resolved" if state.resolution.outcome.value == "resolved" else "answered: not feasible"
+        return f"{outcome.capitalize()} by {at}; waiting for the petitioner's rating (stage feedback)."
+    if state.stage is Stage.RESOLVE:
+        waiting = "; waiting for more information from the petitioner" if state.paused else "; being resolved"
+        return f"Accepted by {at}{waiting} (stage resolve)."
+    if state.stage is Stage.ASSESS:
+        return f"Signed for by {at}; being assessed (stage assess)."
+    return f"Handed to {at}; waiting for first contact (stage collect)."
 
 
 def request_fields(state: PetitionState, app: AppServices) -> dict[str, Any]:
@@ -208,7 +238,7 @@ def request_fields(state: PetitionState, app: AppServices) -> dict[str, Any]:
         "service_name": service.name if service is not None else state.category,
         "service_code": state.category,
         "description": None if state.resolution is None else state.resolution.public_summary,
-        "agency_responsible": f"{state.tier.value} {region.at(state.tier)}",
+        "agency_responsible": agency(state),
         "service_notice": service_notice(state),
         "requested_datetime": state.filed_at,
         "updated_datetime": state.closed_at if closed and state.closed_at else state.updated_at,
@@ -574,6 +604,12 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
         raise Open311Error(400, f"{_open311_name(problem.path)}: {problem.reason}", fmt=fmt) from None
     if not (await petition_ids.claim(app.pool, petition_id, caller.name)).mine:  # a random id: rare
         raise Open311Error(409, "service_request_id collided with another; send the request again", fmt=fmt)
+    try:
+        filing = await filings.resolve_intake(app.pool, filing, caller)
+    except RequestValidationError as err:
+        raise Open311Error(
+            400, *(f"{_open311_name(e['loc'][1:])}: {e['msg']}" for e in err.errors()), fmt=fmt
+        ) from None
     await app.petitions.file(filing)
     state = await app.petitions.view(petition_id)
     reply = {

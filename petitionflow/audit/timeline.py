@@ -14,15 +14,21 @@ from schemas.events import (
     Closed,
     ContactCadreChanged,
     DeadlineMissed,
+    Dispatched,
+    DispatchMissed,
     Envelope,
     Escalated,
     Event,
     FeedbackClosingSoon,
     FeedbackReceived,
+    HandedUp,
     InfoProvided,
     InfoRequested,
     InfoWaitLapsed,
+    IntakeOpened,
+    OfficeReturnVisitDue,
     PetitionFiled,
+    ReferredToSupervisor,
     RegionRenamed,
     ReminderDue,
     Reopened,
@@ -30,6 +36,12 @@ from schemas.events import (
     ReturnVisitDue,
     ReturnVisitLapsed,
     ReturnVisitRecorded,
+    SentBack,
+    SignedFor,
+    SignForMissed,
+    Summoned,
+    SummonsAnswered,
+    SummonsMissed,
     Withdrawn,
 )
 from schemas.state import PetitionState
@@ -179,6 +191,45 @@ def summary(event: Event) -> str:
             return f"regions renamed (directory version {event.directory_version}): {moved}"
         case FeedbackClosingSoon():
             return f"reminder: the feedback window closes {_when(event.closes_at)}"
+        case IntakeOpened():
+            if event.centre:
+                return (
+                    f"held by {event.office} to be dispatched by {_when(event.dispatch_by)}"
+                    if event.dispatch_by
+                    else f"held by {event.office}"
+                )
+            return f"held by {event.office}, one level up: the complaint is about the {event.about}"
+        case Dispatched():
+            timing = "in time" if event.on_time else "late"
+            final = "; the supervisor's decision, final" if event.final else ""
+            return (
+                f"dispatched {timing} by {event.actor.id} of {event.from_office} to {event.to_office}{final}"
+            )
+        case DispatchMissed():
+            return f"{event.office} let its dispatch limit pass ({_when(event.due_at)})"
+        case SignedFor():
+            return f"signed for by {event.actor.id} of {event.office}; resolve by {_when(event.resolve_by)}"
+        case SignForMissed():
+            return f"{event.office} did not sign for it by {_when(event.due_at)}; back to {event.to_office}"
+        case SentBack():
+            return (
+                f"sent back by {event.office} to {event.to_office} (send-back {event.count}): {event.reason}"
+            )
+        case ReferredToSupervisor():
+            return f"after {event.send_backs} send-backs {event.to_office} decides where it goes"
+        case Summoned():
+            helpers = ", ".join(str(o) for o in event.offices)
+            return f"{event.office} summoned {helpers} to answer by {_when(event.answer_by)}"
+        case SummonsAnswered():
+            timing = "in time" if event.on_time else "late"
+            return f"{event.office} answered the summons {timing}: {event.part}"
+        case SummonsMissed():
+            return f"{event.office} did not answer the summons by {_when(event.due_at)}"
+        case HandedUp():
+            how = "automatically" if event.automatic else f"by {event.actor.id}"
+            return f"handed up {event.from_office} → {event.to_office} {how}: {event.reason}"
+        case OfficeReturnVisitDue():
+            return f"return visit due by {_when(event.visit_by)} ({event.office})"
     raise AssertionError(f"no summary for {type(event).__name__}")  # pragma: no cover
 
 

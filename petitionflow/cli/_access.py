@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from petitionflow.cli._support import database, explain_validation, fail, out, run
 from schemas.common import Actor, Role, Tier
-from store import auth
+from schemas.directory import OfficeKind
+from store import auth, offices
 from store._db import Db
 
 officials = typer.Typer(
@@ -38,31 +39,45 @@ def add_official(
         typer.Option(help="official, contact_cadre or auditor (default: the roster's, else official)."),
     ] = None,
     days: Annotated[int | None, typer.Option(min=1, help="The token expires after this many days.")] = None,
+    office: Annotated[
+        str | None,
+        typer.Option(
+            help="The office they serve when it is not their region's government (a department, a centre);"
+            " its tier and region come from the directory."
+        ),
+    ] = None,
 ) -> None:
     """Issue a token; it is printed once, as the last line, and stored only as a hash.
 
     Once a directory is imported, officials and contact cadres must be in its roster: their role,
     tier and region are the roster's (an office's tier and region); --tier, --region and --role may
-    be left out, and must agree when given."""
+    be left out, and must agree when given. --office names a department or a centre the official
+    serves instead of their region's government."""
     if role is not None and role not in (Role.OFFICIAL, Role.CONTACT_CADRE, Role.AUDITOR):
         fail(f"a {role.value} holds no token: use official, contact_cadre or auditor")
     expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
 
     async def go() -> tuple[Actor, str | None, str]:
         async with database() as pool:
-            listed = None if role is Role.AUDITOR else await _listed(pool, person_id)
-            actor = _actor(person_id, role, tier, region, listed)
+            if office is not None:
+                actor = await _official(pool, person_id, role or Role.OFFICIAL, tier, region, office)
+                listed_office = None
+            else:
+                listed = None if role is Role.AUDITOR else await _listed(pool, person_id)
+                actor = _actor(person_id, role, tier, region, listed)
+                listed_office = None if listed is None else listed[1]
             try:
                 token = await auth.issue_token(pool, actor, expires_at=expires_at)
             except auth.NotInRoster as refused:
                 fail(str(refused))
-            return actor, None if listed is None else listed[1], token
+            return actor, listed_office, token
 
-    actor, office, token = run(go)
+    actor, roster_office, token = run(go)
     where = f" at the {actor.tier} tier of {actor.region_id}" if actor.tier else ""
+    where += f" for office {actor.office_id}" if actor.office_id else ""
     out.print(
         f"token for {actor.role.value} {person_id}{where}"
-        + (f" (office {office}, from the directory's roster)" if office else "")
+        + (f" (office {roster_office}, from the directory's roster)" if roster_office else "")
         + (f", expires {expires_at:%Y-%m-%d}" if expires_at else "")
     )
     print(token)
@@ -103,6 +118,31 @@ def _actor(
         fail("invalid official\n" + explain_validation(error))
 
 
+async def _official(
+    pool: Db, person_id: str, role: Role, tier: Tier | None, region: str | None, office_id: str | None
+) -> Actor:
+    """The actor a token is issued to; an ``--office`` the directory holds gives the tier and region."""
+    if office_id is not None:
+        try:
+            found, _ = await offices.office(pool, office_id)
+        except offices.UnknownOffice:
+            if tier is None or region is None:
+                fail(f"no office {office_id} in the directory: give its --tier and --region")
+        else:
+            if (tier, region) not in ((None, None), (found.tier, found.region_id)):
+                fail(
+                    f"office {office_id} is of the {found.tier} tier of {found.region_id};"
+                    " leave --tier and --region out"
+                )
+            tier, region = found.tier, found.region_id
+            if found.kind is OfficeKind.TERRITORIAL:
+                office_id = None  # a government's officials are known by their tier and region
+    try:
+        return Actor(role=role, id=person_id, tier=tier, region_id=region, office_id=office_id)
+    except ValidationError as error:
+        fail("invalid official\n" + explain_validation(error))
+
+
 @officials.command("revoke")
 def revoke_official(person_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke every token the person holds."""
@@ -130,16 +170,35 @@ def add_key(
             help="Its operators may record a petitioner's answer given on a hotline callback (回访).",
         ),
     ] = False,
+    centre: Annotated[
+        str | None,
+        typer.Option(
+            help="A centre (a directory office of kind centre): petitions filed with this key wait in"
+            " stage dispatch, held by it. Files at the centre's tier."
+        ),
+    ] = None,
 ) -> None:
     """Issue an API key for a service; it is printed once, as the last line."""
 
-    async def go() -> str:
+    async def go() -> tuple[str, Tier]:
         async with database() as pool:
-            return await auth.issue_api_key(pool, name, tier=tier, callback=callback)
+            at = tier
+            if centre is not None:
+                try:
+                    found, _ = await offices.office(pool, centre)
+                except offices.UnknownOffice:
+                    pass  # no directory (or not in it): a centre of the --tier, serving the petition's region
+                else:
+                    if found.kind is not OfficeKind.CENTRE:
+                        fail(f"office {centre} is a {found.kind} office, not a centre")
+                    at = found.tier
+            key = await auth.issue_api_key(pool, name, tier=at, callback=callback, centre_id=centre)
+            return key, at
 
-    key = run(go)
+    key, at = run(go)
     holds = ", with the callback permission" if callback else ""
-    out.print(f"API key for service {name}, filing at the {tier.value} tier{holds}")
+    bound = f", held first by centre {centre}" if centre else ""
+    out.print(f"API key for service {name}, filing at the {at.value} tier{holds}{bound}")
     print(key)
 
 

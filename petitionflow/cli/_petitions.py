@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from petitionflow import intake
-from petitionflow.api.filing import category_problem
+from petitionflow.api.filing import category_problem, resolve_intake
 from petitionflow.catalogue import Catalogue
 from petitionflow.cli._support import (
     database,
@@ -30,9 +31,11 @@ from petitionflow.intake import FilingBody
 from petitionflow.regions import SAMPLE
 from schemas.commands import ACTION_TYPES
 from schemas.common import Actor, Channel, Proof, Relay, Role, Stage, Tier, Urgency
+from schemas.offices import About
 from schemas.state import PetitionState
-from store import auth
+from store import auth, offices
 from store.models import FigureGroup
+from workflows.lifecycle import holding_office
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -79,6 +82,16 @@ def file_petition(
         str | None, typer.Option(help="The household's contact cadre (the directory's, once imported).")
     ] = None,
     urgent: Annotated[bool, typer.Option(help="File on the urgent schedule.")] = False,
+    centre: Annotated[
+        str | None,
+        typer.Option(help="File through this centre: the petition waits in stage dispatch, held by it."),
+    ] = None,
+    about: Annotated[
+        About | None,
+        typer.Option(
+            help="A complaint about the household's contact cadre or village office: they are recused."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """File a petition. Filing the same --id again starts nothing new.
@@ -104,6 +117,8 @@ def file_petition(
             **({"contact_cadre_id": cadre} if cadre else {}),
             "urgency": Urgency.URGENT if urgent else Urgency.NORMAL,
         }
+    if about is not None:
+        raw["about"] = about
     try:
         body = FilingBody.model_validate(raw)
     except ValidationError as error:
@@ -117,7 +132,24 @@ def file_petition(
                 placed = await intake.place(pool, body, fallback=SAMPLE)
             except intake.FilingProblem as problem:
                 fail(f"invalid petition\n  {problem}")
-        filing = placed.filing(policy)
+            filing = placed.filing(policy)
+            if centre is not None or filing.about is not None:
+                tier = filing.tier
+                if centre is not None:
+                    try:
+                        found, _ = await offices.office(pool, centre)
+                        tier = found.tier
+                    except offices.UnknownOffice:
+                        tier = filing.tier if "tier" in raw else Tier.COUNTY
+                filing = filing.model_copy(update={"tier": tier})
+                key = auth.ServiceKey(name="cli", tier=tier, centre_id=centre)
+                try:
+                    filing = await resolve_intake(pool, filing, key)
+                except RequestValidationError as error:
+                    fail(
+                        "invalid petition\n"
+                        + "\n".join(f"  {e['loc'][-1]}: {e['msg']}" for e in error.errors())
+                    )
         async with petitions() as client:
             filed = await client.file(filing)
             return filed.created, await client.view(filing.petition_id)
@@ -151,6 +183,13 @@ def _actor(
         if cadre:
             return Actor(role=Role.CONTACT_CADRE, id=cadre, tier=Tier.VILLAGE, region_id=region)
         return Actor(role=Role.PETITIONER, id=petitioner or "")
+    except ValidationError as error:
+        fail("invalid actor\n" + explain_validation(error))
+
+
+def _with_office(actor: Actor, office: str) -> Actor:
+    try:
+        return Actor.model_validate({**actor.model_dump(), "office_id": office})
     except ValidationError as error:
         fail("invalid actor\n" + explain_validation(error))
 
@@ -207,12 +246,19 @@ def act(
             "API's Idempotency-Key holds across runs)."
         ),
     ] = None,
+    office: Annotated[
+        str | None, typer.Option(help="The office --official serves, when not their region's government.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Send an action. Exit 1 with the rule's reason when it is refused, 2 on bad input.
 
     Without --token this goes straight to Temporal as whoever --official/--cadre/--petitioner names:
-    an operator's command, so --operator NAME is required and recorded in the event."""
+    an operator's command, so --operator NAME is required and recorded in the event.
+
+    dispatch takes -f office_id=OFFICE (a directory office, or <tier>:<region> for a region's
+    government), summon -f office_ids=A,B; both are resolved from the directory with their chains."""
+    verb = verb.replace("-", "_")
     action_type = ACTION_TYPES.get(verb)
     if action_type is None:
         fail(f"unknown action {verb!r}; one of: {', '.join(ACTION_TYPES)}")
@@ -222,18 +268,29 @@ def act(
             "through Temporal is an operator's command, and the event records the operator)"
         )
     actor = _token_holder(token) if token else _actor(official, cadre, petitioner, tier, region)
+    if office is not None and not token:
+        actor = _with_office(actor, office)
     if operator:
         try:
             actor = actor.relayed(Relay(proof=Proof.OPERATOR, operator=operator))
         except ValidationError as error:
             fail("invalid operator\n" + explain_validation(error))
-    try:
-        action = action_type.model_validate({**_fields(field or []), "actor": actor})
-    except ValidationError as error:
-        fail(f"invalid {verb}\n" + explain_validation(error))
+    fields = _fields(field or [])
 
     async def go() -> PetitionState:
         async with petitions() as client:
+            given = fields
+            if verb in offices.OFFICE_FIELDS:
+                region = (await client.view(petition_id)).region
+                async with database() as pool:
+                    try:
+                        given = await offices.command_fields(pool, verb, fields, region)
+                    except offices.UnknownOffice as unknown:
+                        fail(f"invalid {verb}\n  {offices.OFFICE_FIELDS[verb][0]}: {unknown}")
+            try:
+                action = action_type.model_validate({**given, "actor": actor})
+            except ValidationError as error:
+                fail(f"invalid {verb}\n" + explain_validation(error))
             return await client.act(petition_id, action, request_id=request_id)  # type: ignore[arg-type]
 
     view = run(go)
@@ -258,6 +315,7 @@ def show(petition_id: Annotated[str, typer.Argument()], as_json: JsonFlag = Fals
         return
     rows = [
         ("tier", view.tier),
+        ("office", holding_office(view).office_id),
         ("stage", view.stage),
         ("tiers visited", " → ".join(view.tiers_visited)),
         ("category", view.category),
@@ -358,7 +416,7 @@ def echo_wall(
 
 def report(
     by: Annotated[
-        FigureGroup, typer.Option(help="Group the figures by tier, region or official.")
+        FigureGroup, typer.Option(help="Group the figures by tier, region, official or office.")
     ] = FigureGroup.TIER,
     tier: Annotated[Tier | None, typer.Option()] = None,
     region: Annotated[str | None, typer.Option()] = None,
@@ -403,3 +461,33 @@ def report(
             for r in rows
         ],
     )
+    if by is FigureGroup.OFFICE:
+        table(
+            "dispatch, receipt, send-back and summons by office",
+            [
+                "office",
+                "kind",
+                "dispatched",
+                "avg dispatch",
+                "received",
+                "timely receipt",
+                "sent back",
+                "summons in time",
+            ],
+            [
+                (
+                    r.group or "(none)",
+                    r.office.office_kind,
+                    r.office.dispatched,
+                    "-"
+                    if r.office.average_dispatch_minutes is None
+                    else f"{r.office.average_dispatch_minutes:.1f} min",
+                    r.office.received,
+                    percent(r.office.timely_receipt_rate),
+                    percent(r.office.send_back_rate),
+                    percent(r.office.summons_on_time_rate),
+                )
+                for r in rows
+                if r.office is not None
+            ],
+        )

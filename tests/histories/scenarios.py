@@ -14,15 +14,34 @@ from temporalio.testing import WorkflowEnvironment
 from petitionflow.client import PetitionClient
 from schemas.commands import (
     AcknowledgeInput,
+    AnswerSummonsInput,
     AssessInput,
     DirectoryChangeInput,
+    DispatchInput,
     ProvideInfoInput,
     RateInput,
     RecordReturnVisitInput,
     ResolveInput,
+    SendBackInput,
+    SignForInput,
+    SummonInput,
 )
 from schemas.common import SYSTEM, Actor, AssessmentDecision, Outcome, Rating, Tier
+from schemas.offices import About, OfficeRef
 from tests.factories import REGION, contact_cadre, filing, official, petitioner
+from tests.unit._offices import (
+    CENTRE,
+    CHAINS,
+    COUNTY_GOV,
+    ROADS,
+    SUPERVISION,
+    TOWNSHIP,
+    WATER,
+    centre_filing,
+    staff,
+)
+from tests.unit._petitions import PETITIONER as unit_petitioner
+from tests.unit._petitions import filing as unit_filing
 
 DAY = timedelta(days=1)
 Scenario = Callable[[WorkflowEnvironment, PetitionClient], Awaitable[str]]
@@ -142,6 +161,114 @@ async def feedback_closing_reminder(env: WorkflowEnvironment, petitions: Petitio
     return "golden-reminded"
 
 
+# ------------------------------------------------------------------- offices and dispatch (issue 12)
+# Petitions filed through a county centre (the ``offices-and-dispatch`` patch): each new stage.
+
+
+def _dispatch(office: OfficeRef, by: Actor | None = None) -> DispatchInput:
+    return DispatchInput(actor=by or staff(CENTRE), office=office, chain=CHAINS[office.office_id])
+
+
+async def _sign_and_resolve(petitions: PetitionClient, petition_id: str, office: OfficeRef) -> None:
+    actor = staff(office)
+    await petitions.act(petition_id, SignForInput(actor=actor, note="Ours."))
+    await petitions.act(petition_id, AssessInput(actor=actor, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        petition_id, ResolveInput(actor=actor, outcome=Outcome.RESOLVED, public_summary="The drain was dug.")
+    )
+
+
+async def dispatch_intake(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Filed through the county centre, dispatched to the township, signed for, resolved, rated."""
+    pid = "golden-intake"
+    await petitions.file(centre_filing(petition_id=pid))
+    await env.sleep(timedelta(minutes=4))
+    await petitions.act(pid, _dispatch(TOWNSHIP))
+    await _sign_and_resolve(petitions, pid, TOWNSHIP)
+    await petitions.act(pid, RateInput(actor=unit_petitioner, rating=Rating.SATISFIED))
+    return pid
+
+
+async def dispatch_unsigned(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """The water bureau does not sign for it: back to the centre, which misses its own limit too."""
+    pid = "golden-unsigned"
+    await petitions.file(centre_filing(petition_id=pid))
+    await petitions.act(pid, _dispatch(WATER))
+    await env.sleep(timedelta(hours=4))
+    await petitions.act(pid, _dispatch(ROADS))
+    await _sign_and_resolve(petitions, pid, ROADS)
+    return pid
+
+
+async def dispatch_send_backs(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """Sent back twice: the county government decides, and its dispatch cannot be sent back."""
+    pid = "golden-returned"
+    await petitions.file(centre_filing(petition_id=pid))
+    await petitions.act(pid, _dispatch(WATER))
+    await petitions.act(pid, SendBackInput(actor=staff(WATER), reason="A road, not water."))
+    await petitions.act(pid, _dispatch(ROADS))
+    await petitions.act(pid, SendBackInput(actor=staff(ROADS), reason="The pipe: water."))
+    await petitions.act(pid, _dispatch(WATER, by=staff(COUNTY_GOV)))
+    await _sign_and_resolve(petitions, pid, WATER)
+    return pid
+
+
+async def dispatch_summons(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """The township summons two bureaus: one reports its part in time, one misses the 30 minutes."""
+    pid = "golden-whistle"
+    await petitions.file(centre_filing(petition_id=pid))
+    await petitions.act(pid, _dispatch(TOWNSHIP))
+    township = staff(TOWNSHIP)
+    await petitions.act(pid, SignForInput(actor=township))
+    await petitions.act(pid, SummonInput(actor=township, offices=(WATER, ROADS), note="Pump and digger."))
+    await petitions.act(pid, AnswerSummonsInput(actor=staff(WATER), part="Pump on site."))
+    await env.sleep(timedelta(minutes=45))
+    await petitions.act(pid, AnswerSummonsInput(actor=staff(ROADS), part="Digger came late."))
+    await petitions.act(pid, AssessInput(actor=township, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        pid, ResolveInput(actor=township, outcome=Outcome.RESOLVED, public_summary="Pumped and dug.")
+    )
+    return pid
+
+
+async def dispatch_department_chain(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """The roads bureau lets its deadline pass: up its own chain to the county's supervision office."""
+    pid = "golden-bureau"
+    await petitions.file(centre_filing(petition_id=pid))
+    await petitions.act(pid, _dispatch(ROADS))
+    await petitions.act(pid, SignForInput(actor=staff(ROADS)))
+    await env.sleep(30 * DAY + timedelta(hours=1))
+    await petitions.act(pid, AcknowledgeInput(actor=staff(SUPERVISION)))
+    return pid
+
+
+async def dispatch_recused(env: WorkflowEnvironment, petitions: PetitionClient) -> str:
+    """A complaint about the contact cadre: the township handles it, and makes the return visit."""
+    pid = "golden-recused"
+    await petitions.file(unit_filing(petition_id=pid).model_copy(update={"about": About.CONTACT_CADRE}))
+    township = staff(TOWNSHIP)
+    await petitions.act(pid, AcknowledgeInput(actor=township))
+    await petitions.act(pid, AssessInput(actor=township, decision=AssessmentDecision.ACCEPT))
+    await petitions.act(
+        pid, ResolveInput(actor=township, outcome=Outcome.RESOLVED, public_summary="Settled.")
+    )
+    await petitions.act(pid, RateInput(actor=unit_petitioner, rating=Rating.SATISFIED))
+    await env.sleep(30 * DAY + timedelta(hours=1))
+    await petitions.act(pid, RecordReturnVisitInput(actor=township, held=True))
+    await petitions.handle(pid).result()
+    return pid
+
+
+DISPATCH_SCENARIOS: dict[str, Scenario] = {
+    "dispatch-intake": dispatch_intake,
+    "dispatch-unsigned": dispatch_unsigned,
+    "dispatch-send-backs": dispatch_send_backs,
+    "dispatch-summons": dispatch_summons,
+    "dispatch-department-chain": dispatch_department_chain,
+    "dispatch-recused": dispatch_recused,
+}
+"""Recorded with the ``offices-and-dispatch`` patch; the scenarios above take no office path."""
+
 SCENARIOS: dict[str, Scenario] = {
     "happy-path": happy_path,
     "escalation-to-city": escalation_to_city,
@@ -150,6 +277,7 @@ SCENARIOS: dict[str, Scenario] = {
     "info-pause": info_pause,
     "continue-as-new": continue_as_new,
     "feedback-closing-reminder": feedback_closing_reminder,
+    **DISPATCH_SCENARIOS,
 }
 """File name (without ``.json``) → scenario."""
 

@@ -19,6 +19,7 @@ ALL = [
     "011_directory.sql",
     "013_notify_delivery.sql",
     "014_answering_regions.sql",
+    "016_offices.sql",
     "017_access.sql",
 ]
 

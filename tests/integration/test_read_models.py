@@ -97,6 +97,7 @@ async def test_read_models_equal_a_rebuild_from_the_log(pool: asyncpg.Pool) -> N
         "tier_stints": True,
         "echo_wall": True,
         "notifications": True,
+        "office_facts": False,  # no office in this mix: tests/integration/test_office_figures.py
     }
     events = sum(len(s.envelopes) for s in stories)
     progress: list[RebuildResult] = []

@@ -8,6 +8,7 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
+from schemas import events as ev
 from schemas.commands import ACTION_TYPES, AcknowledgeInput, FilePetitionInput
 from schemas.common import (
     SYSTEM,
@@ -22,6 +23,7 @@ from schemas.common import (
     Tier,
     Urgency,
 )
+from schemas.directory import OfficeKind
 from schemas.events import (
     EVENT_ADAPTER,
     Acknowledged,
@@ -47,7 +49,8 @@ from schemas.events import (
     ReturnVisitRecorded,
     Withdrawn,
 )
-from schemas.policy import Policy, TierDeadlines
+from schemas.offices import OfficeRef, territorial
+from schemas.policy import DispatchRules, Policy, TierDeadlines
 from tests.unit._petitions import CADRE_ID, HOME, PETITIONER, T0, days, filing, official
 
 VILLAGE = official(Tier.VILLAGE)
@@ -115,13 +118,18 @@ def test_a_petition_id_is_a_safe_key() -> None:
 def test_every_action_is_known_by_its_kind() -> None:
     assert sorted(ACTION_TYPES) == [
         "acknowledge",
+        "answer_summons",
         "assess",
+        "dispatch",
         "escalate",
         "provide_info",
         "rate",
         "record_return_visit",
         "request_info",
         "resolve",
+        "send_back",
+        "sign_for",
+        "summon",
         "withdraw",
     ]
 
@@ -132,6 +140,12 @@ def test_a_region_path_names_the_region_at_each_tier() -> None:
 
 
 # ------------------------------------------------------------------------------------------ events
+
+_CENTRE = OfficeRef(office_id="centre-yishui", kind=OfficeKind.CENTRE, tier=Tier.COUNTY, region_id="c-yishui")
+_WATER = OfficeRef(
+    office_id="water-yishui", kind=OfficeKind.DEPARTMENT, tier=Tier.COUNTY, region_id="c-yishui"
+)
+_TOWNSHIP = territorial(Tier.TOWNSHIP, "t-xujiahu")
 
 ONE_OF_EACH: list[Event] = [
     PetitionFiled(
@@ -221,6 +235,65 @@ ONE_OF_EACH: list[Event] = [
         directory_version=2,
     ),
     FeedbackClosingSoon(at=T0, actor=SYSTEM, tier=Tier.VILLAGE, closes_at=T0 + days(1)),
+    ev.IntakeOpened(
+        at=T0,
+        actor=SYSTEM,
+        office=_CENTRE,
+        chain=(territorial(Tier.COUNTY, "c-yishui"),),
+        centre=True,
+        rules=DispatchRules(),
+        dispatch_by=T0 + timedelta(hours=1),
+    ),
+    ev.Dispatched(
+        at=T0,
+        actor=VILLAGE,
+        from_office=_CENTRE,
+        to_office=_WATER,
+        chain=(),
+        sign_for_by=T0 + timedelta(hours=2),
+        on_time=True,
+        final=False,
+    ),
+    ev.DispatchMissed(at=T0, actor=SYSTEM, office=_CENTRE, due_at=T0),
+    ev.SignedFor(at=T0, actor=VILLAGE, office=_WATER, resolve_by=T0 + days(30)),
+    ev.SignForMissed(
+        at=T0, actor=SYSTEM, office=_WATER, due_at=T0, to_office=_CENTRE, dispatch_by=T0 + days(1)
+    ),
+    ev.SentBack(
+        at=T0,
+        actor=VILLAGE,
+        office=_WATER,
+        to_office=_CENTRE,
+        reason="not ours",
+        count=1,
+        dispatch_by=T0 + days(1),
+    ),
+    ev.ReferredToSupervisor(
+        at=T0,
+        actor=SYSTEM,
+        from_office=_CENTRE,
+        to_office=_TOWNSHIP,
+        chain=(),
+        send_backs=2,
+        dispatch_by=T0 + days(1),
+    ),
+    ev.Summoned(
+        at=T0, actor=VILLAGE, office=_TOWNSHIP, offices=(_WATER,), answer_by=T0 + timedelta(minutes=30)
+    ),
+    ev.SummonsAnswered(at=T0, actor=VILLAGE, office=_WATER, part="pump sent", on_time=True),
+    ev.SummonsMissed(at=T0, actor=SYSTEM, office=_WATER, due_at=T0),
+    ev.HandedUp(
+        at=T0,
+        actor=SYSTEM,
+        from_office=_WATER,
+        to_office=_TOWNSHIP,
+        chain=(),
+        reason="missed",
+        automatic=True,
+        respond_by=T0 + days(2),
+        resolve_by=T0 + days(15),
+    ),
+    ev.OfficeReturnVisitDue(at=T0, actor=SYSTEM, office=_TOWNSHIP, visit_by=T0 + days(30)),
 ]
 
 
