@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
@@ -44,6 +44,25 @@ class Settings(BaseSettings):
     """Requests per window presenting one API key (``X-API-Key`` or Open311's ``api_key``)."""
     rate_limit_per_token: int = Field(default=300, ge=1)
     """Requests per window presenting one bearer token."""
+
+    key_file: Path | None = None
+    """A JSON key file (``petitionflow encryption generate``): payloads in Temporal are encrypted with
+    its primary key and decrypted with any key it lists (``petitionflow.codec``). Unset, with
+    ``keys`` unset too: payloads travel in clear."""
+    keys: SecretStr | None = None
+    """The key file's JSON text itself, for deployments that pass secrets in the environment."""
+    codec_cors_origin: str = "http://127.0.0.1:8233"
+    """The one origin (the Temporal Web UI's) allowed to call ``/codec/encode`` and ``/codec/decode``."""
+    pseudonym_secret: SecretStr | None = None
+    """The HMAC key of Open311 pseudonyms (``o311-…``); ``petitionflow dev`` keeps one in ``.data/``."""
+    temporal_tls_ca: Path | None = None
+    """PEM file of the CA that signed the Temporal frontend's certificate: setting it turns TLS on."""
+    temporal_tls_cert: Path | None = None
+    """PEM client certificate for mTLS (with ``temporal_tls_key``)."""
+    temporal_tls_key: Path | None = None
+    """PEM private key of the client certificate."""
+    temporal_tls_server_name: str | None = None
+    """The name to check the frontend's certificate against, when it is not the address's host."""
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
