@@ -207,23 +207,31 @@ async def check_all(
     and for the comparison of what the history says with the event log.
     """
     converter = converter or data_converter()
-    replayed = await replay([run for e in evidence for run in (e.runs or [])], workflows, converter)
-    reports = []
+    plain: list[Evidence] = []
+    undecodable: dict[PetitionId, Finding] = {}
     for item in evidence:
-        undecodable: list[Finding] = []
-        plain = item
-        if item.runs is not None:
-            try:
-                plain = dataclasses.replace(item, runs=await decoded(item.runs, converter))
-            except DecryptionError as error:
-                undecodable.append(
-                    Finding(check=Check.HISTORY, message=f"the history does not decrypt: {error}")
-                )
-                plain = dataclasses.replace(item, runs=[])
-        report = check(plain, source=source)
-        if undecodable:
+        if item.runs is None:
+            plain.append(item)
+            continue
+        try:
+            plain.append(dataclasses.replace(item, runs=await decoded(item.runs, converter)))
+        except DecryptionError as error:
+            # Not replayed either: the replayer would stop on the same payload.
+            undecodable[item.petition_id] = Finding(
+                check=Check.HISTORY, message=f"the history does not decrypt: {error}"
+            )
+            plain.append(dataclasses.replace(item, runs=[]))
+    replayable = [run for e in evidence if e.petition_id not in undecodable for run in (e.runs or [])]
+    replayed = await replay(replayable, workflows, converter)
+    reports = []
+    for item, readable in zip(evidence, plain, strict=True):
+        report = check(readable, source=source)
+        if item.petition_id in undecodable:
             report = report.model_copy(
-                update={"findings": [*undecodable, *report.findings], "runs": len(item.runs or [])}
+                update={
+                    "findings": [undecodable[item.petition_id], *report.findings],
+                    "runs": len(item.runs or []),
+                }
             )
         failures = [f for run in (item.runs or []) for f in replayed.get(run.run_id, [])]
         if item.runs is not None:

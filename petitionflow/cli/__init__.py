@@ -2,7 +2,8 @@
 
 ``_engine`` runs the engine (dev, worker, api, migrate, rebuild), ``_petitions`` files and acts,
 ``_access`` issues keys and tokens, ``_conflicts`` shows and settles event-log conflicts, ``_audit``
-is ``petitionflow audit``; ``_support`` holds what they share (connections, output, exit codes).
+is ``petitionflow audit``, ``_crypto`` makes the payload key file (``petitionflow encryption``);
+``_support`` holds what they share (connections, output, exit codes).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 import typer
 
-from petitionflow.cli import _access, _audit, _conflicts, _engine, _petitions
+from petitionflow.cli import _access, _audit, _conflicts, _crypto, _engine, _petitions
 from petitionflow.cli._support import EXIT_BAD_INPUT, EXIT_REFUSED
 
 app = typer.Typer(help="petitionflow: every petition carried from filing to an answer.", no_args_is_help=True)
@@ -20,6 +21,7 @@ _engine.register(app)
 _petitions.register(app)
 _access.register(app)
 _conflicts.register(app)
+_crypto.register(app)
 app.add_typer(_audit.audit_app, name="audit")
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_REFUSED", "app", "main"]

@@ -146,3 +146,17 @@ def test_a_missing_key_file_and_both_sources_fail_clearly(tmp_path: Path) -> Non
     with pytest.raises(KeyringError, match="set PETITIONFLOW_KEY_FILE or PETITIONFLOW_KEYS, not both"):
         load_keyring(key_file=tmp_path / "k.json", keys_text="{}")
     assert load_keyring(key_file=None, keys_text=None) is None
+
+
+async def test_a_failure_message_is_encrypted_too() -> None:
+    from temporalio.api.failure.v1 import Failure
+    from temporalio.exceptions import ApplicationError
+
+    converter = data_converter(Keyring([new_key("k1")], "k1"))
+    failure = Failure()
+    await converter.encode_failure(ApplicationError("Wang Fang's petition did not store"), failure)
+    assert failure.message == "Encoded failure"
+    assert b"Wang" not in failure.SerializeToString()
+    assert failure.encoded_attributes.metadata["encoding"] == ENCODING
+    decoded = await converter.decode_failure(failure)
+    assert str(decoded) == "Wang Fang's petition did not store"
