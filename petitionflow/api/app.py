@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, errors, georeport, native, open311
+from petitionflow.api import audit, codec, errors, georeport, native, open311
 from petitionflow.api.deps import Services
 from petitionflow.api.limits import Limits, RateLimit, RateLimiter
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.regions import SAMPLE, RegionDirectory
+from petitionflow.settings import Settings
 from schemas.workflow import TASK_QUEUE
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,6 +43,7 @@ def create_app(
     catalogue: Catalogue | None = None,
     regions: RegionDirectory | None = None,
     limits: Limits | None = None,
+    codec_origin: str | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -49,6 +51,7 @@ def create_app(
         catalogue: the petition categories offered as Open311 services (default: the built-in one).
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
         limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
+        codec_origin: the one origin CORS lets call ``/codec`` (default: the settings').
     """
     app = FastAPI(
         title="petitionflow",
@@ -72,6 +75,7 @@ def create_app(
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(audit.router)
+    codec.install(app, origin=codec_origin or Settings().codec_cors_origin)
     app.state.limiter = RateLimiter(pool, limits or Limits())
     app.add_middleware(RateLimit, limiter=app.state.limiter)  # inside RequestContext: 429s carry an id
     app.add_middleware(RequestContext)
