@@ -76,10 +76,11 @@ async def connect_with(settings: Settings, address: str | None = None) -> Client
 
 
 def keyring_of(settings: Settings) -> Keyring | None:
-    """The payload keyring the settings name (``PETITIONFLOW_KEY_FILE`` or ``PETITIONFLOW_KEYS``)."""
+    """The payload keyring the settings name (``PETITIONFLOW_KEY_FILE`` or ``PETITIONFLOW_KEYS``, or
+    the dev stack's generated key file)."""
     try:
         return load_keyring(
-            key_file=settings.key_file,
+            key_file=settings.payload_key_file(),
             keys_text=None if settings.keys is None else settings.keys.get_secret_value(),
         )
     except KeyringError as error:

@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/petitionflow"
 """Where ``petitionflow dev`` serves with its default ports: other commands look there when unset."""
+DEV_KEY_FILE = "dev-keys.json"
+DEV_PSEUDONYM_FILE = "dev-pseudonym-secret"
+"""What ``petitionflow dev`` generates in its data folder (never in the repository) when neither a
+key file nor a pseudonym secret is configured; other commands on the dev stack find them there."""
 
 
 class Settings(BaseSettings):
@@ -67,6 +71,14 @@ class Settings(BaseSettings):
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
         return self.temporal_address or DEV_TEMPORAL_ADDRESS
+
+    def payload_key_file(self) -> Path | None:
+        """The key file to encrypt payloads with: the configured one, or, on the dev stack (no
+        Temporal address, no ``keys``), the one ``petitionflow dev`` generated, if it did."""
+        if self.key_file is not None or self.keys is not None or self.temporal_address is not None:
+            return self.key_file
+        dev = self.data_dir / DEV_KEY_FILE
+        return dev if dev.is_file() else None
 
     def database(self) -> str:
         """The event log's database: the configured one, or the dev stack's."""

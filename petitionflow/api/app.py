@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import uuid
 
@@ -44,6 +45,7 @@ def create_app(
     regions: RegionDirectory | None = None,
     limits: Limits | None = None,
     codec_origin: str | None = None,
+    pseudonym_secret: bytes | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -52,6 +54,9 @@ def create_app(
         regions: the villages Open311's ``address_id`` may name (default: ``regions.SAMPLE``).
         limits: the rate limits (default: ``Limits()``, the settings' defaults), counted in ``pool``.
         codec_origin: the one origin CORS lets call ``/codec`` (default: the settings').
+        pseudonym_secret: the HMAC key of Open311 pseudonyms (default: the settings'; without one, a
+            random key of this process, so pseudonyms change on restart: ``petitionflow api``
+            refuses to start without one, ``petitionflow dev`` keeps one in its data folder).
     """
     app = FastAPI(
         title="petitionflow",
@@ -75,7 +80,12 @@ def create_app(
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(audit.router)
-    codec.install(app, origin=codec_origin or Settings().codec_cors_origin)
+    settings = Settings()
+    codec.install(app, origin=codec_origin or settings.codec_cors_origin)
+    configured = settings.pseudonym_secret
+    app.state.pseudonym_secret = pseudonym_secret or (
+        configured.get_secret_value().encode() if configured else secrets.token_bytes(32)
+    )
     app.state.limiter = RateLimiter(pool, limits or Limits())
     app.add_middleware(RateLimit, limiter=app.state.limiter)  # inside RequestContext: 429s carry an id
     app.add_middleware(RequestContext)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -24,6 +25,7 @@ from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
+from petitionflow.dev.secrets import dev_key_file, dev_pseudonym_secret
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.settings import Settings
 from store.migrate import migrate
@@ -54,7 +56,7 @@ def dev(
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
     """
-    settings = _settings()
+    settings = _with_dev_secrets(_settings(), data_dir)
     logs.configure(fmt="console", level=settings.log_level)
     stack = DevStack(
         data_dir,
@@ -62,6 +64,7 @@ def dev(
         temporal_address=settings.temporal_address,
         database_url=settings.database_url,
         ui=ui,
+        ui_codec_endpoint=f"http://127.0.0.1:{port}/codec",
     )
     try:
         check_port_free(port, "HTTP API")
@@ -69,6 +72,17 @@ def dev(
     except (PortTaken, EmbeddedPostgresError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _with_dev_secrets(settings: Settings, data_dir: Path) -> Settings:
+    """The settings with the dev stack's own payload key file and pseudonym secret (generated into
+    ``data_dir`` once), where none is configured: ``dev`` encrypts out of the box."""
+    update: dict[str, object] = {"data_dir": data_dir}
+    if settings.key_file is None and settings.keys is None:
+        update["key_file"] = dev_key_file(data_dir)
+    if settings.pseudonym_secret is None:
+        update["pseudonym_secret"] = SecretStr(dev_pseudonym_secret(data_dir))
+    return settings.model_copy(update=update)
 
 
 async def _run_dev(stack: DevStack, settings: Settings, *, demo: bool, api_port: int) -> None:
@@ -121,6 +135,8 @@ async def _serve(
                     pool=connections.pool,
                     task_queue=settings.task_queue,
                     limits=Limits.from_settings(settings),
+                    codec_origin=settings.codec_cors_origin,
+                    pseudonym_secret=_pseudonym_secret(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -161,6 +177,15 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
     server.result()
 
 
+def _pseudonym_secret(settings: Settings) -> bytes:
+    if settings.pseudonym_secret is None:
+        raise worker.ConfigurationError(
+            "set PETITIONFLOW_PSEUDONYM_SECRET (a long random string, kept like a password): Open311"
+            " pseudonyms are an HMAC under it"
+        )
+    return settings.pseudonym_secret.get_secret_value().encode()
+
+
 def run_worker() -> None:
     """Run a worker against PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL."""
     raise typer.Exit(worker.main())
@@ -176,6 +201,11 @@ def run_api(
     if settings.temporal_address is None or settings.database_url is None:
         console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
         raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        _pseudonym_secret(settings)
+    except worker.ConfigurationError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     asyncio.run(
         _serve(
             settings.temporal_address,
