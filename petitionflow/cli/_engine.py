@@ -106,6 +106,10 @@ def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     if endpoints.temporal_ui:
         console.print(f"  Temporal UI   {endpoints.temporal_ui}")
     console.print(f"  PostgreSQL    {endpoints.database_url}")
+    console.print(
+        f"  Codec server  http://127.0.0.1:{api_port}/codec  (the Temporal UI decodes payloads with it:"
+        f" start a session at /codec/session with an auditor's token)"
+    )
 
 
 async def _serve(

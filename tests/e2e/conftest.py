@@ -35,6 +35,8 @@ class DevStack:
             **os.environ,
             "PETITIONFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports['temporal']}",
             "PETITIONFLOW_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.ports['postgres']}/petitionflow",
+            # The payload key file `dev` generated: found by itself only on the default addresses.
+            "PETITIONFLOW_KEY_FILE": str(self.data_dir / "dev-keys.json"),
         }
 
     @property
