@@ -24,9 +24,7 @@ from petitionflow.codec import (
 from petitionflow.converter import data_converter
 from schemas.commands import PetitionerContact
 
-PLAIN = Payload(
-    metadata={"encoding": b"json/plain"}, data=b'{"name": "Wang Fang", "phone": "13800000000"}'
-)
+PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"name": "Wang Fang", "phone": "13800000000"}')
 
 
 @pytest.mark.parametrize("cipher", ["aes-256-gcm", "sm4-gcm"])
