@@ -16,7 +16,6 @@ only the configured origin (``PETITIONFLOW_CODEC_CORS_ORIGIN``).
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -25,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from petitionflow.api.deps import AppServices, _actor_from, _bearer
@@ -144,20 +144,42 @@ async def start_session(request: Request, app: AppServices) -> Response:
 def install(app: FastAPI, *, origin: str) -> None:
     """Serve the codec routes, with CORS for ``origin`` (the Temporal UI's) and no other."""
     app.include_router(router)
+    app.add_middleware(CodecCors, origin=origin)
 
-    @app.middleware("http")
-    async def codec_cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if not request.url.path.startswith(PREFIX + "/"):
-            return await call_next(request)
-        allowed = request.headers.get("origin") == origin
-        if request.method == "OPTIONS":
-            response = Response(status_code=204 if allowed else 403)
-        else:
-            response = await call_next(request)
-        if allowed:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-            response.headers["Access-Control-Allow-Methods"] = "POST"
-            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        response.headers["Vary"] = "Origin"
-        return response
+
+class CodecCors:
+    """CORS for ``/codec/*``: the preflight and the answers carry the headers only for ``origin``.
+
+    A plain ASGI middleware (not ``BaseHTTPMiddleware``), so what routes bind to structlog's context
+    still reaches the request's closing log line.
+    """
+
+    def __init__(self, app: ASGIApp, *, origin: str) -> None:
+        self.app = app
+        self.origin = origin
+
+    def _headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"access-control-allow-origin", self.origin.encode()),
+            (b"access-control-allow-credentials", b"true"),
+            (b"access-control-allow-methods", b"POST"),
+            (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        allowed = dict(scope["headers"]).get(b"origin", b"").decode("latin-1") == self.origin
+        extra = [*(self._headers() if allowed else []), (b"vary", b"Origin")]
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204 if allowed else 403, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
