@@ -15,15 +15,20 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.eventlog import EventLogActivities
 from petitionflow import logs
+from petitionflow.codec import Keyring, KeyringError, load_keyring
 from petitionflow.converter import data_converter
 from petitionflow.settings import Settings
 from workflows.petition import PetitionWorkflow
@@ -31,9 +36,120 @@ from workflows.petition import PetitionWorkflow
 EXIT_NOT_CONFIGURED = 2
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    """A Temporal client that speaks the project's contracts (``petitionflow.converter``)."""
-    return await Client.connect(address, namespace=namespace, data_converter=data_converter())
+class ConfigurationError(ValueError):
+    """Settings that cannot be used (a key file, a certificate): the message names the variable."""
+
+
+async def connect(
+    address: str,
+    namespace: str = "default",
+    *,
+    keyring: Keyring | None = None,
+    tls: TLSConfig | None = None,
+) -> Client:
+    """A Temporal client that speaks the project's contracts (``petitionflow.converter``), its
+    payloads encrypted under ``keyring`` when given, over TLS (mTLS with a client certificate) when
+    ``tls`` is given."""
+    try:
+        return await Client.connect(
+            address, namespace=namespace, data_converter=data_converter(keyring), tls=tls or False
+        )
+    except RuntimeError as error:
+        if tls is not None:
+            raise OSError(_tls_failure(address, tls, error)) from None
+        raise
+
+
+async def connect_with(settings: Settings, address: str | None = None) -> Client:
+    """:func:`connect` with the settings' namespace, keyring and TLS material.
+
+    Raises:
+        ConfigurationError: the key file or a certificate named by the settings cannot be used.
+        OSError: Temporal cannot be reached (or the TLS handshake failed).
+    """
+    target = address or settings.temporal()
+    keyring, tls = keyring_of(settings), tls_of(settings)
+    try:
+        return await connect(target, settings.namespace, keyring=keyring, tls=tls)
+    except RuntimeError as error:
+        raise OSError(f"Temporal at {target}: {error}") from None
+
+
+def keyring_of(settings: Settings) -> Keyring | None:
+    """The payload keyring the settings name (``PETITIONFLOW_KEY_FILE`` or ``PETITIONFLOW_KEYS``, or
+    the dev stack's generated key file)."""
+    try:
+        return load_keyring(
+            key_file=settings.payload_key_file(),
+            keys_text=None if settings.keys is None else settings.keys.get_secret_value(),
+        )
+    except KeyringError as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _read_pem(variable: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"{variable}: cannot read {path}: {error.strerror}") from None
+
+
+def _certificate(variable: str, path: Path) -> tuple[bytes, x509.Certificate]:
+    pem = _read_pem(variable, path)
+    try:
+        return pem, x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise ConfigurationError(f"{variable}: {path} is not a PEM certificate") from None
+
+
+def tls_of(settings: Settings) -> TLSConfig | None:
+    """The TLS (and mTLS) material the settings name, read and checked; None when TLS is off.
+
+    TLS is on when any of ``PETITIONFLOW_TEMPORAL_TLS_CA``, ``_CERT``, ``_KEY`` is set (without a CA
+    the system's roots verify the frontend); a client certificate needs its key and the other way
+    round, and the key must be the certificate's.
+    """
+    ca, cert, key = settings.temporal_tls_ca, settings.temporal_tls_cert, settings.temporal_tls_key
+    if ca is None and cert is None and key is None:
+        return None
+    if (cert is None) != (key is None):
+        missing = "PETITIONFLOW_TEMPORAL_TLS_KEY" if key is None else "PETITIONFLOW_TEMPORAL_TLS_CERT"
+        raise ConfigurationError(f"mTLS needs a client certificate and its key: set {missing} too")
+    ca_pem = None if ca is None else _certificate("PETITIONFLOW_TEMPORAL_TLS_CA", ca)[0]
+    cert_pem = key_pem = None
+    if cert is not None and key is not None:
+        cert_pem, certificate = _certificate("PETITIONFLOW_TEMPORAL_TLS_CERT", cert)
+        key_pem = _read_pem("PETITIONFLOW_TEMPORAL_TLS_KEY", key)
+        try:
+            private = serialization.load_pem_private_key(key_pem, password=None)
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                f"PETITIONFLOW_TEMPORAL_TLS_KEY: {key} is not an unencrypted PEM private key"
+            ) from None
+        public = serialization.PublicFormat.SubjectPublicKeyInfo
+        if private.public_key().public_bytes(serialization.Encoding.DER, public) != (
+            certificate.public_key().public_bytes(serialization.Encoding.DER, public)
+        ):
+            raise ConfigurationError(
+                f"PETITIONFLOW_TEMPORAL_TLS_KEY: {key} is not the key of the certificate {cert}"
+            )
+    return TLSConfig(
+        server_root_ca_cert=ca_pem,
+        client_cert=cert_pem,
+        client_private_key=key_pem,
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+def _tls_failure(address: str, tls: TLSConfig, error: RuntimeError) -> str:
+    text = str(error)
+    if any(word in text for word in ("certificate", "Certificate", "UnknownIssuer", "tls", "TLS")):
+        who = "PETITIONFLOW_TEMPORAL_TLS_CA" if tls.server_root_ca_cert else "the system's CA roots"
+        return (
+            f"TLS with Temporal at {address} failed: the frontend's certificate is not trusted by"
+            f" {who}, or it refused the client certificate ({text})"
+        )
+    return f"Temporal at {address} (TLS): {text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +173,7 @@ async def connected(
 
     The addresses default to the settings' (or the dev stack's, when those are unset).
     """
-    address = temporal_address or settings.temporal()
-    try:
-        client = await connect(address, settings.namespace)
-    except RuntimeError as error:
-        raise OSError(f"Temporal at {address}: {error}") from None
+    client = await connect_with(settings, temporal_address)
     size = pool_size or settings.db_pool_size
     async with asyncpg.create_pool(
         database_url or settings.database(), min_size=min(size, 2), max_size=size

@@ -8,7 +8,11 @@ takes the same five steps (start + four updates) with no domain logic and no dat
 Read-model lag: every update reply is timed to the moment its row in ``petitions`` reaches the
 reply's seq, by one poller that asks for all pending rows every ``LAG_POLL`` seconds.
 
-    .venv/bin/python bench/lifecycle.py [--small] [-n 500] [--concurrency 50]
+    .venv/bin/python bench/lifecycle.py [--small] [-n 500] [--concurrency 50] [--codec [sm4-gcm]]
+
+``--codec`` encrypts the petitions' payloads (``petitionflow.codec``, AES-256-GCM unless a cipher is
+named) in the worker and the client, as a deployment with a key file does; the baseline stays plain,
+so the ratio shows what encryption costs.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import worker as wiring
 from bench import _stack
 from bench._baseline import STEPS
 from petitionflow.client import PetitionClient
+from petitionflow.codec import CIPHERS, DEFAULT_CIPHER, Keyring, new_key
 from schemas.commands import (
     AcknowledgeInput,
     Action,
@@ -210,12 +215,18 @@ async def measure(
     *,
     eager_activities: bool = False,
     sandboxed: bool = False,
+    codec: str | None = None,
     **worker_settings: str,
 ) -> Figures:
     """Start the stack and both workers in ``workdir``, run the baseline, then the petitions.
 
     Both workers run workflow code the same way: in the SDK's sandbox when ``sandboxed``, else not
-    (the petitions' worker's default)."""
+    (the petitions' worker's default). ``codec`` (a cipher name) encrypts the petitions' payloads."""
+    keyring = None
+    if codec is not None:
+        keyring = Keyring([new_key("bench", codec)], "bench")
+        keyring.write(workdir / "bench-keys.json")
+        worker_settings = {**worker_settings, "key_file": str(workdir / "bench-keys.json")}
     async with _stack.dev_stack(workdir, eager_activities=eager_activities) as (temporal, url, workers):
         _stack.petitionflow_worker(
             workers, temporal.address, url, workflow_sandbox=str(sandboxed).lower(), **worker_settings
@@ -235,7 +246,9 @@ async def measure(
             {},
             "baseline-worker",
         )
-        client = await wiring.connect(temporal.address)
+        client = await wiring.connect(temporal.address, keyring=keyring)
+        # The baseline's client stays plain: its worker knows no codec.
+        plain = client if keyring is None else await wiring.connect(temporal.address)
         run = uuid.uuid4().hex[:8]
         async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
             petitions = PetitionClient(client)
@@ -243,7 +256,7 @@ async def measure(
             ignored: list[float] = []
             await asyncio.gather(
                 *(carry(petitions, f"warm-{run}-{i}", ignored, lag) for i in range(WARM_UP)),
-                *(bare(client, bare_queue, f"warm-{run}-{i}", ignored) for i in range(WARM_UP)),
+                *(bare(plain, bare_queue, f"warm-{run}-{i}", ignored) for i in range(WARM_UP)),
             )
             await lag.drain()
             lag.lags.clear()
@@ -259,7 +272,7 @@ async def measure(
             baseline_latencies: list[float] = []
             before = {k: _stack.cpu_seconds(pid) for k, pid in pids.items()}
             baseline_seconds = await _timed(
-                n, concurrency, lambda i: bare(client, bare_queue, f"bare-{run}-{i}", baseline_latencies)
+                n, concurrency, lambda i: bare(plain, bare_queue, f"bare-{run}-{i}", baseline_latencies)
             )
             cpu["server_baseline"] = _stack.cpu_seconds(pids["server"]) - before["server"]
             cpu["worker_baseline"] = _stack.cpu_seconds(pids["worker_baseline"]) - before["worker_baseline"]
@@ -279,7 +292,7 @@ async def measure(
             workers.check_alive()
             history = {
                 "ours": await _history(client, workflow_id(f"bench-{run}-0")),
-                "baseline": await _history(client, f"bare-{run}-0"),
+                "baseline": await _history(plain, f"bare-{run}-0"),
             }
     return Figures(
         n=n,
@@ -323,10 +336,20 @@ def main() -> None:
         action="store_true",
         help="both workers run workflows in the SDK's sandbox (PETITIONFLOW_WORKFLOW_SANDBOX=true)",
     )
+    parser.add_argument(
+        "--codec",
+        nargs="?",
+        const=DEFAULT_CIPHER,
+        choices=list(CIPHERS),
+        help="encrypt the petitions' payloads (default cipher aes-256-gcm; the baseline stays plain)",
+    )
     args = parser.parse_args()
     n, concurrency = (100, 20) if args.small else (args.n, args.concurrency)
     print(_stack.machine(), flush=True)
     print(f"workflow code: {'sandboxed' if args.sandboxed else 'not sandboxed'}, in both workers")
+    print(
+        f"payloads: {'encrypted, ' + args.codec if args.codec else 'plain'} (petitions; the baseline plain)"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as workdir:
         figures = asyncio.run(
             measure(
@@ -335,6 +358,7 @@ def main() -> None:
                 Path(workdir),
                 eager_activities=args.eager_activities,
                 sandboxed=args.sandboxed,
+                codec=args.codec,
             )
         )
     for line in figures.lines():

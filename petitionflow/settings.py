@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEV_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/petitionflow"
 """Where ``petitionflow dev`` serves with its default ports: other commands look there when unset."""
+DEV_KEY_FILE = "dev-keys.json"
+DEV_PSEUDONYM_FILE = "dev-pseudonym-secret"
+"""What ``petitionflow dev`` generates in its data folder (never in the repository) when neither a
+key file nor a pseudonym secret is configured; other commands on the dev stack find them there."""
 
 
 DEV_LINK_SECRET_FILE = "link.secret"
@@ -107,9 +111,36 @@ class Settings(BaseSettings):
             handle.write(secret)
         return secret
 
+    key_file: Path | None = None
+    """A JSON key file (``petitionflow encryption generate``): payloads in Temporal are encrypted with
+    its primary key and decrypted with any key it lists (``petitionflow.codec``). Unset, with
+    ``keys`` unset too: payloads travel in clear."""
+    keys: SecretStr | None = None
+    """The key file's JSON text itself, for deployments that pass secrets in the environment."""
+    codec_cors_origin: str = "http://127.0.0.1:8233"
+    """The one origin (the Temporal Web UI's) allowed to call ``/codec/encode`` and ``/codec/decode``."""
+    pseudonym_secret: SecretStr | None = None
+    """The HMAC key of Open311 pseudonyms (``o311-…``); ``petitionflow dev`` keeps one in ``.data/``."""
+    temporal_tls_ca: Path | None = None
+    """PEM file of the CA that signed the Temporal frontend's certificate: setting it turns TLS on."""
+    temporal_tls_cert: Path | None = None
+    """PEM client certificate for mTLS (with ``temporal_tls_key``)."""
+    temporal_tls_key: Path | None = None
+    """PEM private key of the client certificate."""
+    temporal_tls_server_name: str | None = None
+    """The name to check the frontend's certificate against, when it is not the address's host."""
+
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
         return self.temporal_address or DEV_TEMPORAL_ADDRESS
+
+    def payload_key_file(self) -> Path | None:
+        """The key file to encrypt payloads with: the configured one, or, on the dev stack (no
+        Temporal address, no ``keys``), the one ``petitionflow dev`` generated, if it did."""
+        if self.key_file is not None or self.keys is not None or self.temporal_address is not None:
+            return self.key_file
+        dev = self.data_dir / DEV_KEY_FILE
+        return dev if dev.is_file() else None
 
     def database(self) -> str:
         """The event log's database: the configured one, or the dev stack's (with the password

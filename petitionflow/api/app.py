@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import uuid
 
@@ -12,7 +13,7 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from petitionflow.api import audit, directory, docs, errors, georeport, native, open311, petitioner
+from petitionflow.api import audit, codec, directory, docs, errors, georeport, native, open311, petitioner
 from petitionflow.api.deps import Services
 from petitionflow.api.edge import Edge, EdgeConfig
 from petitionflow.api.limits import Limits, RateLimit, RateLimiter
@@ -21,6 +22,7 @@ from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.directory.locate import Crs, Gazetteer, sample_gazetteer
 from petitionflow.regions import SAMPLE, RegionDirectory
+from petitionflow.settings import Settings
 from schemas.policy import Policy
 from schemas.workflow import TASK_QUEUE
 
@@ -54,6 +56,8 @@ def create_app(
     open311_crs: Crs = Crs.GCJ02,
     policy: Policy | None = None,
     proofs: petitioner.ProofConfig | None = None,
+    codec_origin: str | None = None,
+    pseudonym_secret: bytes | None = None,
 ) -> FastAPI:
     """The HTTP API over an already-connected Temporal client (pydantic data converter) and pool.
 
@@ -70,6 +74,10 @@ def create_app(
             commands that serve read it from ``PETITIONFLOW_POLICY_FILE``).
         proofs: the link secret petitioners' tokens and reply codes are checked under, and how
             guesses are throttled (default: a fresh random secret, the default limits).
+        codec_origin: the one origin CORS lets call ``/codec`` (default: the settings').
+        pseudonym_secret: the HMAC key of Open311 pseudonyms (default: the settings'; without one, a
+            random key of this process, so pseudonyms change on restart: ``petitionflow api``
+            refuses to start without one, ``petitionflow dev`` keeps one in its data folder).
     """
     app = FastAPI(
         title="petitionflow",
@@ -105,6 +113,12 @@ def create_app(
     app.include_router(petitioner.router, dependencies=checked)
     app.state.proofs = proofs or petitioner.ProofConfig()
     docs.install(app)
+    settings = Settings()
+    codec.install(app, origin=codec_origin or settings.codec_cors_origin)
+    configured = settings.pseudonym_secret
+    app.state.pseudonym_secret = pseudonym_secret or (
+        configured.get_secret_value().encode() if configured else secrets.token_bytes(32)
+    )
     app.state.limiter = RateLimiter(pool, limits or Limits())
     # Outermost last: RequestContext(Edge(RateLimit(routes))). 413/415 answer before anything is
     # counted or read; 429s get Edge's headers and its 500 safety net; every answer carries an id.

@@ -9,6 +9,7 @@ See the README's Open311 section for how a POST is mapped onto a petition.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import uuid
 from collections.abc import Mapping
@@ -383,13 +384,20 @@ def _open311_name(loc: tuple[int | str, ...]) -> str:
     return _FIELD_NAMES.get(tuple(str(p) for p in loc[:2]), _FIELD_NAMES.get((str(loc[0]),), "address_id"))
 
 
-def _petitioner_id(form: Mapping[str, str]) -> str | None:
+def pseudonym(secret: bytes, kind: str, value: str) -> str:
+    """A stable pseudonym for a reporter's contact: the same contact gets the same id, and without the
+    server's secret (``PETITIONFLOW_PSEUDONYM_SECRET``) no one can test guesses of the contact against
+    it, as they could against a bare hash of a phone number."""
+    message = f"{kind}:{value.strip().lower()}".encode()
+    return "o311-" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
+
+
+def _petitioner_id(form: Mapping[str, str], secret: bytes) -> str | None:
     if account := _param(form, "account_id"):
         return account
     for name in ("email", "phone", "device_id"):
         if value := _param(form, name):
-            # A stable pseudonym: the same reporter gets the same id without their contact in it.
-            return "o311-" + hashlib.sha256(f"{name}:{value.strip().lower()}".encode()).hexdigest()[:24]
+            return pseudonym(secret, name, value)
     return None
 
 
@@ -567,7 +575,7 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
     village = app.regions.village(place.region_id)
     if village is None or village.path != place.path:
         raise Open311Error(400, f"village {place.region_id!r} has no contact cadre on duty here", fmt=fmt)
-    petitioner_id = _petitioner_id(form)
+    petitioner_id = _petitioner_id(form, request.app.state.pseudonym_secret)
     if petitioner_id is None:
         raise Open311Error(
             400, "account_id (or email, phone or device_id) is required to identify the petitioner", fmt=fmt

@@ -13,7 +13,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.audit.history import fetch_runs, read_evidence
+from petitionflow.audit.history import decoded, fetch_runs, needed_key_ids, read_evidence
 from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent
 from schemas import upcasting
 from schemas.common import PetitionId
@@ -42,6 +42,9 @@ _PETITION_SELECT = (
 async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExport:
     """Everything an auditor needs about ``petition_id``, in one file-ready model.
 
+    The histories are exported as Temporal holds them (encrypted, when a keyring is in use), with the
+    ids of the keys that decrypt them in ``key_ids``.
+
     Read in this order so that a petition still moving cannot look tampered with: the workflow's
     view, then its histories (every event the event log holds was sent in them), then the rows.
 
@@ -57,7 +60,8 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         view = await _view(client, wid)
         runs = await fetch_runs(client, wid)
         events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
-        sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
+        plain = await decoded(runs, client.data_converter)
+        sent = max((e.seq for e in read_evidence(plain).envelopes), default=0)
         if max((e.seq for e in events), default=0) <= sent:
             break
     return AuditExport(
@@ -65,6 +69,7 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         workflow_id=wid,
         exported_at=datetime.now(UTC),
         runs=[exported_run(history) for history in runs],
+        key_ids=needed_key_ids(runs),
         events=events,
         read_model=read_model,
         view=view,

@@ -8,7 +8,8 @@ local attempt failed, and every send of histories recorded before the ``lean-ste
 And its state travels in payloads: the carried state at a run's start, every update's answer, the
 continue-as-new input and the final result. Payloads are decoded with the pydantic data converter
 as raw JSON, so events are upcast (``schemas.upcasting``) before they are validated, exactly as
-rows read from PostgreSQL are.
+rows read from PostgreSQL are. Encrypted histories are first decrypted by :func:`decoded` with the
+converter's codec (``petitionflow.codec``); the encrypted original is what the replayer reads.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 
 from petitionflow.audit.models import Json
+from petitionflow.codec import key_ids
 from petitionflow.converter import data_converter
 
 APPEND_ACTIVITY = "append_events"
@@ -101,6 +106,55 @@ def next_run_id(history: WorkflowHistory) -> str | None:
     if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
         return None
     return last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
+
+
+def _payloads(message: Message) -> list[Payload]:
+    """Every ``Payload`` in ``message``, at any depth (inputs, results, failures, marker details)."""
+    if isinstance(message, Payload):
+        return [message]
+    found: list[Payload] = []
+    for descriptor, value in message.ListFields():
+        if descriptor.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        if isinstance(value, Message):
+            items: list[Any] = [value]
+        elif callable(getattr(value, "values", None)):  # a map field
+            items = list(value.values())
+        else:  # a repeated field
+            items = list(value)
+        for item in items:
+            if isinstance(item, Message):
+                found += _payloads(item)
+    return found
+
+
+def needed_key_ids(histories: list[WorkflowHistory]) -> list[str]:
+    """The ids of the keys the encrypted payloads of ``histories`` were encrypted with."""
+    return sorted(key_ids(p for history in histories for e in history.events for p in _payloads(e)))
+
+
+async def decoded(histories: list[WorkflowHistory], converter: DataConverter) -> list[WorkflowHistory]:
+    """``histories`` with every payload decoded by ``converter``'s codec (as they are, without one).
+
+    Raises:
+        petitionflow.codec.DecryptionError: a payload's key is not in the keyring, or it was altered.
+    """
+    codec = converter.payload_codec
+    if codec is None:
+        return histories
+    plain: list[WorkflowHistory] = []
+    for history in histories:
+        events = []
+        for event in history.events:
+            copy = type(event)()
+            copy.CopyFrom(event)
+            payloads = _payloads(copy)
+            if payloads:
+                for payload, clear in zip(payloads, await codec.decode(payloads), strict=True):
+                    payload.CopyFrom(clear)
+            events.append(copy)
+        plain.append(WorkflowHistory(history.workflow_id, events))
+    return plain
 
 
 def _decode(payload: Payload) -> Json:

@@ -61,6 +61,9 @@ class AuditExport(_Model):
     """The ``petitions`` row, column by column (``state`` as a JSON object); None when absent."""
     view: dict[str, Json] | None
     """The ``view`` query of the latest run (``PetitionState`` as JSON); None when it could not be asked."""
+    key_ids: list[str] = []
+    """The ids of the payload keys (``petitionflow.codec``) the histories were encrypted with: an
+    offline ``verify --keys KEYFILE`` needs a key file listing each; empty for plain histories."""
 
 
 # ------------------------------------------------------------------------------------------ verify

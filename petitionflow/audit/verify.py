@@ -9,6 +9,7 @@ the field, and what was expected against what was found.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
@@ -25,6 +27,7 @@ from petitionflow.audit.history import (
     HistoryEvidence,
     SentEnvelope,
     StateSnapshot,
+    decoded,
     failed_history_event,
     fetch_runs,
     read_evidence,
@@ -37,6 +40,7 @@ from petitionflow.audit.models import (
     StoredEvent,
     VerifyReport,
 )
+from petitionflow.codec import DecryptionError
 from petitionflow.converter import data_converter
 from schemas import upcasting
 from schemas.common import PetitionId
@@ -70,14 +74,21 @@ class Evidence:
 async def verify(
     client: Client, pool: Db, petition_id: PetitionId, *, workflows: Sequence[type] = WORKFLOWS
 ) -> VerifyReport:
-    """Verify one petition against the live servers (every check)."""
+    """Verify one petition against the live servers (every check), decrypting with the client's codec."""
     exported = await export(client, pool, petition_id)
     evidence = Evidence(petition_id, exported.events, exported.read_model, exported.view, histories(exported))
-    return (await check_all([evidence], source="live", workflows=workflows))[0]
+    checked = await check_all([evidence], source="live", workflows=workflows, converter=client.data_converter)
+    return checked[0]
 
 
-async def verify_export(exported: AuditExport, *, workflows: Sequence[type] = WORKFLOWS) -> VerifyReport:
-    """Verify one petition from an export alone: no server is contacted."""
+async def verify_export(
+    exported: AuditExport, *, workflows: Sequence[type] = WORKFLOWS, converter: DataConverter | None = None
+) -> VerifyReport:
+    """Verify one petition from an export alone: no server is contacted.
+
+    ``converter`` (``data_converter(keyring)``) decrypts histories recorded with encryption on; the
+    keyring must list every key of ``exported.key_ids``.
+    """
     try:
         runs = histories(exported)
     except Exception as error:
@@ -88,7 +99,7 @@ async def verify_export(exported: AuditExport, *, workflows: Sequence[type] = WO
         finding = Finding(check=Check.REPLAY, message=f"the export's histories do not parse: {error}")
         return report.model_copy(update={"findings": [finding, *report.findings]})
     evidence = Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, runs)
-    return (await check_all([evidence], source="export", workflows=workflows))[0]
+    return (await check_all([evidence], source="export", workflows=workflows, converter=converter))[0]
 
 
 ProgressFn = Callable[[int, int], None]
@@ -130,7 +141,12 @@ async def verify_all(
         if client is not None:
             runs = await _fetch_all_runs(client, chunk, concurrency)
         evidence = [Evidence(pid, *stored.get(pid, ([], None)), view=None, runs=runs[pid]) for pid in chunk]
-        reports += await check_all(evidence, source="live", workflows=workflows)
+        reports += await check_all(
+            evidence,
+            source="live",
+            workflows=workflows,
+            converter=None if client is None else client.data_converter,
+        )
         if on_progress is not None:
             on_progress(len(reports), len(ids))
     return Sweep(reports=reports, notes=notes)
@@ -179,13 +195,44 @@ async def _fetch_all_runs(
 
 
 async def check_all(
-    evidence: Sequence[Evidence], *, source: Literal["live", "export"], workflows: Sequence[type] = WORKFLOWS
+    evidence: Sequence[Evidence],
+    *,
+    source: Literal["live", "export"],
+    workflows: Sequence[type] = WORKFLOWS,
+    converter: DataConverter | None = None,
 ) -> list[VerifyReport]:
-    """Every check of each petition, the histories of all of them replayed by one replayer."""
-    replayed = await replay([run for e in evidence for run in (e.runs or [])], workflows)
-    reports = []
+    """Every check of each petition, the histories of all of them replayed by one replayer.
+
+    ``converter`` (default: ``data_converter()``, no codec) decodes the payloads, for the replayer
+    and for the comparison of what the history says with the event log.
+    """
+    converter = converter or data_converter()
+    plain: list[Evidence] = []
+    undecodable: dict[PetitionId, Finding] = {}
     for item in evidence:
-        report = check(item, source=source)
+        if item.runs is None:
+            plain.append(item)
+            continue
+        try:
+            plain.append(dataclasses.replace(item, runs=await decoded(item.runs, converter)))
+        except DecryptionError as error:
+            # Not replayed either: the replayer would stop on the same payload.
+            undecodable[item.petition_id] = Finding(
+                check=Check.HISTORY, message=f"the history does not decrypt: {error}"
+            )
+            plain.append(dataclasses.replace(item, runs=[]))
+    replayable = [run for e in evidence if e.petition_id not in undecodable for run in (e.runs or [])]
+    replayed = await replay(replayable, workflows, converter)
+    reports = []
+    for item, readable in zip(evidence, plain, strict=True):
+        report = check(readable, source=source)
+        if item.petition_id in undecodable:
+            report = report.model_copy(
+                update={
+                    "findings": [undecodable[item.petition_id], *report.findings],
+                    "runs": len(item.runs or []),
+                }
+            )
         failures = [f for run in (item.runs or []) for f in replayed.get(run.run_id, [])]
         if item.runs is not None:
             report = report.model_copy(
@@ -198,11 +245,13 @@ async def check_all(
     return reports
 
 
-async def replay(runs: Sequence[WorkflowHistory], workflows: Sequence[type]) -> dict[str, list[Finding]]:
-    """Replay every run against ``workflows``; the failures by run id."""
+async def replay(
+    runs: Sequence[WorkflowHistory], workflows: Sequence[type], converter: DataConverter | None = None
+) -> dict[str, list[Finding]]:
+    """Replay every run against ``workflows`` (payloads decoded by ``converter``); the failures by run id."""
     if not runs:
         return {}
-    replayer = Replayer(workflows=list(workflows), data_converter=data_converter())
+    replayer = Replayer(workflows=list(workflows), data_converter=converter or data_converter())
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for run in runs:

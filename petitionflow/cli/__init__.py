@@ -3,7 +3,8 @@
 ``_engine`` runs the engine (dev, worker, api, migrate, rebuild), ``_petitions`` files and acts,
 ``_access`` issues keys and tokens, ``_conflicts`` shows and settles event-log conflicts, ``_audit``
 is ``petitionflow audit``, ``_directory`` the county's directory, ``_notify`` the dispatcher and
-``notifications list | retry``; ``_support`` holds what they share (connections, output, exit codes).
+``notifications list | retry``, ``_crypto`` the payload key file (``petitionflow encryption``);
+``_support`` holds what they share (connections, output, exit codes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from petitionflow.cli import (
     _audit,
     _changes,
     _conflicts,
+    _crypto,
     _directory,
     _engine,
     _notify,
@@ -35,6 +37,7 @@ _directory.register(app)
 _policy.register(app)
 _changes.register(app, _directory.directory)
 _notify.register(app)
+_crypto.register(app)
 app.add_typer(_audit.audit_app, name="audit")
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_REFUSED", "app", "main"]

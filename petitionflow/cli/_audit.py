@@ -28,6 +28,8 @@ from petitionflow.audit.models import AuditExport, TimelineEntry, VerifyReport
 from petitionflow.audit.timeline import state_as_of, timeline
 from petitionflow.audit.verify import Sweep, verify, verify_all, verify_export
 from petitionflow.cli._support import database, fail, run
+from petitionflow.codec import Keyring, KeyringError
+from petitionflow.converter import data_converter
 from petitionflow.settings import Settings
 from schemas.events import Envelope
 from schemas.state import PetitionState
@@ -106,6 +108,10 @@ def verify_command(
     from_file: Annotated[
         Path | None, typer.Option("--from", help="Verify an export file offline: no server is contacted.")
     ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="With --from: the key file that decrypts the export's histories."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report(s) as JSON.")] = False,
 ) -> None:
     """Replay the history against today's code, check the hash chain, fold the events and compare
@@ -125,9 +131,11 @@ def verify_command(
         else:
             _print_sweep(sweep)
         raise typer.Exit(0 if sweep.ok else EXIT_DISAGREES)
+    if keys is not None and from_file is None:
+        fail("--keys goes with --from FILE; live, the engine's PETITIONFLOW_KEY_FILE decrypts")
     if from_file is not None:
         exported = _read(from_file)
-        report = asyncio.run(verify_export(exported))
+        report = asyncio.run(verify_export(exported, converter=data_converter(_keyring_for(exported, keys))))
     else:
         assert petition_id is not None
 
@@ -142,6 +150,23 @@ def verify_command(
     else:
         _print_report(report)
     raise typer.Exit(0 if report.ok else EXIT_DISAGREES)
+
+
+def _keyring_for(exported: AuditExport, keys: Path | None) -> Keyring | None:
+    """The keyring of ``--keys``, checked to hold every key the export's histories need."""
+    needed = sorted(exported.key_ids)
+    if keys is None:
+        if needed:
+            fail(f"the export's histories are encrypted (keys {', '.join(needed)}): pass --keys KEYFILE")
+        return None
+    try:
+        ring = Keyring.load(keys)
+    except KeyringError as error:
+        fail(str(error))
+    missing = [k for k in needed if k not in ring.keys]
+    if missing:
+        fail(f"--keys: {keys} lacks the key(s) {', '.join(missing)} that the export's histories need")
+    return ring
 
 
 def _sweep(*, quiet: bool) -> Sweep:

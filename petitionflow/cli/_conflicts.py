@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from petitionflow.audit._diff import differences
 from petitionflow.audit.exporting import load_store
-from petitionflow.audit.history import APPEND_ACTIVITY, SentEnvelope, fetch_runs, read_evidence
+from petitionflow.audit.history import APPEND_ACTIVITY, SentEnvelope, decoded, fetch_runs, read_evidence
 from petitionflow.audit.models import Json, StoredEvent
 from petitionflow.cli._support import database, emit_json, fail, out, petitions, run, table
 from schemas import upcasting
@@ -110,7 +110,7 @@ async def inspect(client: Client, db: Db, petition_id: PetitionId) -> ConflictRe
     handle = client.get_workflow_handle(workflow_id(petition_id))
     description = await handle.describe()
     runs = await fetch_runs(client, handle.id)
-    evidence = read_evidence(runs)
+    evidence = read_evidence(await decoded(runs, client.data_converter))
     rows, _ = (await load_store(db, [petition_id])).get(petition_id, ([], None))
     head_row = await db.fetchrow(
         "SELECT last_seq, last_hash FROM streams WHERE petition_id = $1", petition_id

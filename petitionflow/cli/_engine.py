@@ -16,6 +16,7 @@ from typing import Annotated
 
 import asyncpg
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -29,6 +30,7 @@ from petitionflow.cli._support import EXIT_BAD_INPUT, database, policy_in_force,
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
 from petitionflow.dev.embedded_pg import EmbeddedPostgresError
+from petitionflow.dev.secrets import dev_key_file, dev_pseudonym_secret
 from petitionflow.dev.stack import DevStack, Endpoints, Ports, PortTaken, check_port_free
 from petitionflow.directory import (
     DirectoryInvalid,
@@ -82,7 +84,7 @@ def dev(
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
     """
-    settings = _settings()
+    settings = _with_dev_secrets(_settings(), data_dir)
     logs.configure(fmt="console", level=settings.log_level)
     policy_in_force(settings)  # a bad policy file stops here, before anything starts
     stack = DevStack(
@@ -91,6 +93,7 @@ def dev(
         temporal_address=settings.temporal_address,
         database_url=settings.database_url,
         ui=ui,
+        ui_codec_endpoint=f"http://127.0.0.1:{port}/codec",
     )
     try:
         check_port_free(port, "HTTP API")
@@ -106,6 +109,17 @@ def dev(
             f"[red]error:[/red] {len(invalid.problems)} problem(s) in {directory}; nothing was imported"
         )
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _with_dev_secrets(settings: Settings, data_dir: Path) -> Settings:
+    """The settings with the dev stack's own payload key file and pseudonym secret (generated into
+    ``data_dir`` once), where none is configured: ``dev`` encrypts out of the box."""
+    update: dict[str, object] = {"data_dir": data_dir}
+    if settings.key_file is None and settings.keys is None:
+        update["key_file"] = dev_key_file(data_dir)
+    if settings.pseudonym_secret is None:
+        update["pseudonym_secret"] = SecretStr(dev_pseudonym_secret(data_dir))
+    return settings.model_copy(update=update)
 
 
 SAMPLE = "sample"
@@ -139,6 +153,10 @@ def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     # The password stays in its file: a terminal's scrollback is no place for it.
     shown = re.sub(r"^(postgresql://[^:/@]+):[^@]*@", r"\1:***@", endpoints.database_url)
     console.print(f"  PostgreSQL    {shown}  (password in the data folder's postgres/petitionflow.password)")
+    console.print(
+        f"  Codec server  http://127.0.0.1:{api_port}/codec  (the Temporal UI decodes payloads with it:"
+        f" start a session at /codec/session with an auditor's token)"
+    )
 
 
 async def _serve(
@@ -186,6 +204,8 @@ async def _serve(
                     regions=regions,
                     policy=policy_in_force(settings),
                     proofs=ProofConfig.from_settings(settings),
+                    codec_origin=settings.codec_cors_origin,
+                    pseudonym_secret=_pseudonym_secret(settings),
                 )
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
@@ -260,6 +280,15 @@ async def _accepting(port: int, server: asyncio.Task[None], *, within: float = 3
     server.result()
 
 
+def _pseudonym_secret(settings: Settings) -> bytes:
+    if settings.pseudonym_secret is None:
+        raise worker.ConfigurationError(
+            "set PETITIONFLOW_PSEUDONYM_SECRET (a long random string, kept like a password): Open311"
+            " pseudonyms are an HMAC under it"
+        )
+    return settings.pseudonym_secret.get_secret_value().encode()
+
+
 def run_worker(
     notify: Annotated[
         bool, typer.Option("--notify", help="Also deliver the notifications outbox (`petitionflow notify`).")
@@ -288,6 +317,11 @@ def run_api(
     if settings.temporal_address is None or settings.database_url is None:
         console.print("[red]error:[/red] set PETITIONFLOW_TEMPORAL_ADDRESS and PETITIONFLOW_DATABASE_URL")
         raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        _pseudonym_secret(settings)
+    except worker.ConfigurationError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     asyncio.run(
         _serve(
             settings.temporal_address,

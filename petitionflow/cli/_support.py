@@ -63,6 +63,8 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         fail(f"refused ({refusal.code.value}): {refusal.reason}", EXIT_REFUSED)
     except ValidationError as error:
         fail("invalid input\n" + explain_validation(error))
+    except worker.ConfigurationError as error:
+        fail(str(error))
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             fail(f"not found in Temporal: {error.message}")
@@ -79,10 +81,7 @@ async def petitions(*, read_model: bool = False) -> AsyncIterator[PetitionClient
     """A client on the configured (or dev stack's) Temporal and, when asked, PostgreSQL."""
     settings = Settings()
     if not read_model:
-        try:
-            client = await worker.connect(settings.temporal(), settings.namespace)
-        except RuntimeError as error:
-            raise OSError(f"Temporal at {settings.temporal()}: {error}") from None
+        client = await worker.connect_with(settings)
         yield PetitionClient(client, task_queue=settings.task_queue)
         return
     async with worker.connected(settings, pool_size=2) as connections:

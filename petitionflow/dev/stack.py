@@ -168,7 +168,9 @@ class DevStack:
         temporal_address: str | None = None,
         database_url: str | None = None,
         ui: bool = True,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
+        """``ui_codec_endpoint``: the codec server the Temporal UI decodes payloads with."""
         self.data_dir = data_dir.absolute()
         self.ports = ports
         self._temporal_address = temporal_address
@@ -177,7 +179,11 @@ class DevStack:
             None
             if temporal_address
             else TemporalDevServer(
-                self.data_dir / "temporal", port=ports.temporal, ui_port=ports.temporal_ui, ui=ui
+                self.data_dir / "temporal",
+                port=ports.temporal,
+                ui_port=ports.temporal_ui,
+                ui=ui,
+                extra_args=["--ui-codec-endpoint", ui_codec_endpoint] if ui and ui_codec_endpoint else (),
             )
         )
         self.postgres = (

@@ -50,6 +50,14 @@ async def test_lifecycle_prints_throughputs_a_ratio_latencies_and_lag(tmp_path: 
     assert ours[0] > baseline[0]  # the local activities' markers, timers, search attributes
 
 
+async def test_lifecycle_runs_with_the_codec_on(tmp_path: Path) -> None:
+    result = await lifecycle.measure(4, 2, tmp_path, codec="sm4-gcm")
+    lines = result.lines()
+    assert figures(lines, "petitions/s:")[0] > 0
+    assert (len(result.lags), result.lag_unseen) == (16, 0)
+    assert (tmp_path / "bench-keys.json").is_file()
+
+
 async def test_eventlog_appends_both_ways_and_rebuilds(pg: EmbeddedPostgres, database_url: str) -> None:
     result = await eventlog.measure(2_000, database_url)
     lines = result.lines()

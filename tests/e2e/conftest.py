@@ -53,6 +53,8 @@ class DevStack:
             "PETITIONFLOW_DATABASE_URL": EmbeddedPostgres(
                 self.data_dir / "postgres", port=self.ports["postgres"]
             ).url("petitionflow"),
+            # The payload key file `dev` generated: found by itself only on the default addresses.
+            "PETITIONFLOW_KEY_FILE": str(self.data_dir / "dev-keys.json"),
         }
 
     @property
