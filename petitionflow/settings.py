@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     """How far outside every village boundary an Open311 point may fall and still go to the nearest
     village, in metres on the ground."""
 
+    timezone: str = "Asia/Shanghai"
+    """The time zone the web pages show dates in, and count the dashboard's months in."""
+    link_secret: str | None = None
+    """Signs and verifies the households' links in their messages (``petitionflow.links``); unset,
+    the web pages open no household link."""
+    web_session_hours: float = Field(default=8.0, gt=0)
+    """How long an official's web session lasts after signing in with a one-time code."""
+
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
         return self.temporal_address or DEV_TEMPORAL_ADDRESS

@@ -213,7 +213,12 @@ class PetitionWorkflow:
             return lifecycle.decide(self._state, command, workflow.now())
         except lifecycle.Refused as refused:
             raise ApplicationError(
-                refused.reason, refused.code.value, type="Refused", non_retryable=True
+                refused.reason,
+                refused.code.value,
+                refused.key,
+                refused.params,
+                type="Refused",
+                non_retryable=True,
             ) from None
 
     def _act(self, command: lifecycle.Command) -> PetitionState:
