@@ -4,6 +4,7 @@ network, no JavaScript on the phone). Each chart is drawn from the same rows its
 from __future__ import annotations
 
 import functools
+import html
 import json
 from typing import Any
 
@@ -33,7 +34,7 @@ def bar_chart(rows: list[dict[str, Any]], *, x: str, y: str, title: str, x_title
         },
         "config": _config(),
     }
-    return _svg(json.dumps(spec, ensure_ascii=False, sort_keys=True))
+    return _svg(json.dumps(spec, ensure_ascii=False, sort_keys=True), title)
 
 
 def line_chart(
@@ -66,7 +67,7 @@ def line_chart(
         },
         "config": _config(),
     }
-    return _svg(json.dumps(spec, ensure_ascii=False, sort_keys=True))
+    return _svg(json.dumps(spec, ensure_ascii=False, sort_keys=True), title)
 
 
 def _config() -> dict[str, Any]:
@@ -80,7 +81,8 @@ def _config() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _svg(spec: str) -> str:
-    """The SVG of a spec; the same figures give the same chart, so it is drawn once."""
+def _svg(spec: str, title: str) -> str:
+    """The SVG of a spec, named ``title`` for screen readers; the same figures give the same chart,
+    so it is drawn once."""
     svg: str = vl_convert.vegalite_to_svg(json.loads(spec))
-    return svg.replace("<svg ", '<svg role="img" ', 1)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', 1)
