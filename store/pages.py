@@ -232,3 +232,61 @@ async def region_tier(db: Db, region_id: str) -> Tier | None:
 def as_dict(value: Any) -> dict[str, Any]:
     """A dataclass row as a dict (for CSV)."""
     return {name: getattr(value, name) for name in value.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event of a petition's timeline as officials see it: who did what at which tier."""
+
+    seq: int
+    type: str
+    at: datetime
+    actor_role: str
+    actor_id: str
+    tier: str | None
+    to_tier: str | None
+    text: str | None
+    """The event's public summary, reason, question or note, when it has one."""
+
+
+async def timeline(db: Db, petition_id: str) -> list[Step]:
+    """Every event of the petition, in order, for the officials' petition page."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "SELECT seq, type, at, actor->>'role' AS actor_role, actor->>'id' AS actor_id,"
+            " coalesce(body->>'tier', body->>'from_tier') AS tier, body->>'to_tier' AS to_tier,"
+            " coalesce(body->>'public_summary', body->>'reason', body->>'question', body->>'note',"
+            "          body->>'info') AS text"
+            " FROM events WHERE petition_id = $1 ORDER BY seq",
+            petition_id,
+        )
+    return [Step(**dict(r)) for r in rows]
+
+
+async def region_path(db: Db, village_id: str) -> dict[str, str] | None:
+    """The village's township, county and city in the current directory, or None if it is not there."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "WITH RECURSIVE up AS ("
+            "  SELECT region_id, tier, parent_id FROM directory_regions"
+            "  WHERE version = (SELECT max(version) FROM directory_versions) AND region_id = $1"
+            "    AND tier = 'village'"
+            "  UNION ALL"
+            "  SELECT r.region_id, r.tier, r.parent_id FROM directory_regions r JOIN up ON r.region_id = up.parent_id"
+            "  WHERE r.version = (SELECT max(version) FROM directory_versions)"
+            ") SELECT tier, region_id FROM up",
+            village_id,
+        )
+    path = {r["tier"]: r["region_id"] for r in rows}
+    return path if set(path) == {"village", "township", "county", "city"} else None
+
+
+async def household_phone(db: Db, household_id: str) -> str | None:
+    """The phone the current directory holds for a household (shown only to whom may call it)."""
+    async with connection(db) as conn:
+        phone: str | None = await conn.fetchval(
+            "SELECT phone FROM directory_households"
+            " WHERE version = (SELECT max(version) FROM directory_versions) AND household_id = $1",
+            household_id,
+        )
+    return phone

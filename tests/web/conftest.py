@@ -90,6 +90,13 @@ async def load_directory(pool: asyncpg.Pool) -> None:
             TOWNSHIP_OFFICIAL,
             TOWNSHIP_EMAIL,
         )
+        await conn.execute(
+            "INSERT INTO directory_households (version, household_id, village_id, cadre_id, phone) VALUES"
+            " (1, 'hh-0042', $1, $2, '+86 139 0000 0042'), (1, 'hh-0099', $3, NULL, NULL)",
+            REGION.village,
+            CADRE_ID,
+            OTHER_REGION.village,
+        )
 
 
 @dataclass
