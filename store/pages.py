@@ -272,7 +272,8 @@ async def region_path(db: Db, village_id: str) -> dict[str, str] | None:
             "  WHERE version = (SELECT max(version) FROM directory_versions) AND region_id = $1"
             "    AND tier = 'village'"
             "  UNION ALL"
-            "  SELECT r.region_id, r.tier, r.parent_id FROM directory_regions r JOIN up ON r.region_id = up.parent_id"
+            "  SELECT r.region_id, r.tier, r.parent_id"
+            "  FROM directory_regions r JOIN up ON r.region_id = up.parent_id"
             "  WHERE r.version = (SELECT max(version) FROM directory_versions)"
             ") SELECT tier, region_id FROM up",
             village_id,

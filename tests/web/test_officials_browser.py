@@ -8,7 +8,7 @@ from playwright.async_api import Page
 
 from tests.factories import CADRE_ID
 from tests.web.browser import overflow, serious_violations
-from tests.web.conftest import CADRE_PHONE, TOWNSHIP_EMAIL, TOWNSHIP_OFFICIAL, Site, screenshot
+from tests.web.conftest import TOWNSHIP_EMAIL, TOWNSHIP_OFFICIAL, Site, screenshot
 from tests.web.seed import filed
 
 
