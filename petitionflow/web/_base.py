@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.web._i18n import Speaker, negotiate
-from schemas.common import Actor
-from store import auth, pages, sessions
+from schemas.common import Actor, Tier
+from store import auth, pages, queries, sessions
+from store.models import FigureGroup
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -47,6 +49,9 @@ class WebConfig:
     throttle_seconds: float = 600.0
     county_id: str | None = None
     """The county whose echo wall the home page shows (none: every county the read models hold)."""
+    dashboard_seconds: float = 60.0
+    """The dashboard's tables (and the home page's headline) are counted at most this often per
+    process: each count scans every stint, too slow to repeat per request at a million petitions."""
 
 
 @dataclass
@@ -67,6 +72,41 @@ class Web:
     )
     _names: dict[str, tuple[str, str]] | None = None
     _names_at: datetime | None = None
+    _tables: dict[str, Any] | None = None
+    _tables_at: datetime | None = None
+    _tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _recount: asyncio.Task[None] | None = None
+
+    async def dashboard(self) -> tuple[dict[str, Any], datetime]:
+        """The dashboard's tables and when they were counted.
+
+        Counted at most every ``dashboard_seconds``: the first request waits for the count; after
+        that a request finding them older gets them as they are while one recount runs behind it.
+        """
+        if self._tables is None or self._tables_at is None:
+            async with self._tables_lock:
+                if self._tables is None:
+                    await self._count()
+        elif datetime.now(UTC) - self._tables_at >= timedelta(seconds=self.config.dashboard_seconds):
+            if self.config.dashboard_seconds <= 0:
+                await self._count()
+            elif self._recount is None or self._recount.done():
+                self._recount = asyncio.create_task(self._count())
+        assert self._tables is not None and self._tables_at is not None
+        return self._tables, self._tables_at
+
+    async def _count(self) -> None:
+        started = datetime.now(UTC)
+        self._tables = {
+            "tiers": await queries.figures(self.pool, FigureGroup.TIER),
+            "regions": await queries.figures(self.pool, FigureGroup.REGION),
+            "townships": await queries.figures(self.pool, FigureGroup.REGION, tier=Tier.TOWNSHIP),
+            "counties": await queries.figures(self.pool, FigureGroup.REGION, tier=Tier.COUNTY),
+            "months": await pages.monthly(self.pool, timezone=self.config.timezone),
+            "league": await pages.league(self.pool, Tier.TOWNSHIP),
+            "overdue": await pages.overdue_counts(self.pool),
+        }
+        self._tables_at = started
 
     async def names(self) -> dict[str, tuple[str, str]]:
         """Region names of the current directory, read again at most once a minute."""

@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,6 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -55,6 +55,16 @@ def negotiate(query: str | None, cookie: str | None, accept_language: str | None
     return DEFAULT_LANGUAGE
 
 
+def _rounded(value: Decimal, digits: int) -> Decimal:
+    """Half to even, on the decimal digits as written (as Babel rounds)."""
+    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(_BABEL_NAME[language])
+
+
 @dataclass(frozen=True)
 class Speaker:
     """Says things in one language and one time zone: the templates' ``_``, dates and numbers."""
@@ -68,7 +78,7 @@ class Speaker:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(_BABEL_NAME[self.language])
+        return _locale(self.language)
 
     def gettext(self, message: str, **params: object) -> str:
         text = self._t.gettext(message)
@@ -121,12 +131,13 @@ class Speaker:
         return format_date(moment.astimezone(ZoneInfo(self.timezone)), "medium", locale=self.locale)
 
     def percent(self, rate: float | None) -> str:
-        return "–" if rate is None else format_percent(rate, "#,##0.0%", locale=self.locale)
+        """``66.7%``: zh-CN and English write percentages alike (Babel's ``#,##0.0%`` in both), so
+        plain formatting gives the same text at a fraction of the cost on a table of thousands."""
+        return "–" if rate is None else f"{_rounded(Decimal(str(rate)) * 100, 1):,}%"
 
     def number(self, value: float | None, digits: int = 1) -> str:
-        if value is None:
-            return "–"
-        return format_decimal(value, "#,##0." + "0" * digits if digits else "#,##0", locale=self.locale)
+        """Grouped with commas, ``digits`` after the point: the same in zh-CN and English."""
+        return "–" if value is None else f"{_rounded(Decimal(str(value)), digits):,}"
 
     def left(self, deadline: datetime | None, now: datetime) -> str:
         """Time left until ``deadline`` (or how long overdue), in days or hours."""

@@ -16,7 +16,7 @@ from petitionflow.web._base import render, speaker, viewer, web
 from petitionflow.web._i18n import Speaker
 from schemas.common import Stage, Tier
 from store import pages, queries
-from store.models import FigureGroup, FigureRow
+from store.models import FigureRow
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,8 +81,10 @@ async def home(request: Request, category: Text = None, period: Text = None, q: 
     here = web(request)
     region = here.config.county_id
     wall = await _wall(request, region_id=region, category=category, period=period, q=q)
-    by_tier = await queries.figures(here.pool, FigureGroup.TIER)
-    return await render(request, "home.html", who=await viewer(request), headline=_totals(by_tier), **wall)
+    tables, _ = await here.dashboard()
+    return await render(
+        request, "home.html", who=await viewer(request), headline=_totals(tables["tiers"]), **wall
+    )
 
 
 @router.get("/wall/{region_id}", response_class=HTMLResponse)
@@ -120,14 +122,8 @@ _COUNTS = ("stints", "petitions", "resolved", "rated", "escalated", "reopened", 
 
 
 async def _tables(request: Request) -> dict[str, Any]:
-    here = web(request)
-    return {
-        "tiers": await queries.figures(here.pool, FigureGroup.TIER),
-        "regions": await queries.figures(here.pool, FigureGroup.REGION),
-        "months": await pages.monthly(here.pool, timezone=here.config.timezone),
-        "league": await pages.league(here.pool, Tier.TOWNSHIP),
-        "overdue": await pages.overdue_counts(here.pool),
-    }
+    tables, counted_at = await web(request).dashboard()
+    return {**tables, "counted_at": counted_at}
 
 
 def _charts_for(say: Speaker, tables: dict[str, Any]) -> dict[str, str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from playwright.async_api import Page
 
-from schemas.common import Rating
-from tests.factories import REGION
+from schemas.commands import EscalateInput
+from schemas.common import Rating, Tier
+from tests.factories import REGION, official
 from tests.web.browser import overflow, serious_violations
 from tests.web.conftest import Site, screenshot
 from tests.web.seed import PETITIONER_NAME, PETITIONER_PHONE, SECRET_TEXT, answered, filed
@@ -35,7 +36,8 @@ async def test_echo_wall_shows_answers_without_name_phone_or_petition_text(site:
     await phone.select_option("#f-category", "roads")
     await phone.fill("#f-q", "水井")
     await phone.click("form.filters button")
-    await phone.wait_for_url("**q=**")
+    await phone.wait_for_function("() => new URLSearchParams(location.search).get('q') === '水井'")
+    await phone.wait_for_selector("#echo-wall li")
     only = await phone.locator("#echo-wall").inner_text()
     assert "村口水井已清淤" in only and "东巷" not in only
 
@@ -65,35 +67,49 @@ async def test_dashboard_charts_render_and_their_numbers_equal_the_api_figures(
     await answered(site, "p-br-5", "答复甲", rating=Rating.SATISFIED)
     await answered(site, "p-br-6", "答复乙", rating=Rating.DISSATISFIED)
     await filed(site, "p-br-7")
+    escalated = await site.petitions.act(
+        "p-br-7", EscalateInput(actor=official(Tier.VILLAGE), reason="需要乡镇协调水利站")
+    )
+    await site.stored("p-br-7", escalated.seq)
     await phone.goto(site.base_url + "/dashboard")
     for chart in ("response_rate", "resolution_rate", "satisfaction_rate", "months"):
         svg = phone.locator(f"#chart-{chart} svg")
         assert await svg.count() == 1, chart
         box = await svg.bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 100, chart
-    # The bars are the table's numbers: Vega labels each bar mark with its value.
-    bars = await phone.locator("#chart-response_rate svg [aria-roledescription='bar']").all()
-    assert len(bars) == 1  # only the village has stints
     api = (await site.http.get("/v1/figures", params={"by": "tier"})).json()
-    assert [r["group"] for r in api] == ["village"]
-    village = api[0]
-    label = await bars[0].get_attribute("aria-label") or ""
-    assert f"{village['response_rate'] * 100:.6f}%" in label, label
-    for rate in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "escalation_rate"):
-        cell = phone.locator(f"#table-tiers tr[data-group='village'] td[data-rate='{rate}']")
-        shown = await cell.get_attribute("data-value")
-        assert shown not in (None, "") and float(shown) == village[rate], rate
-    by_region = (await site.http.get("/v1/figures", params={"by": "region"})).json()
-    for row in by_region:
-        cell = phone.locator(
-            f"#table-regions tr[data-group='{row['group']}'] td[data-rate='satisfaction_rate']"
-        )
-        value = await cell.get_attribute("data-value")
-        assert (value or None) == (
-            None if row["satisfaction_rate"] is None else str(row["satisfaction_rate"])
-        )
-    village_open = await phone.locator("#table-overdue tbody tr").first.inner_text()
-    assert village_open.split() == ["村级", "0", "2"]  # p-br-6 reopened (dissatisfied), p-br-7 new
+    assert [r["group"] for r in api] == ["village", "township"]
+    # The bars are the API's numbers: Vega labels each bar mark with its value, in tier order.
+    for rate in ("response_rate", "resolution_rate", "satisfaction_rate"):
+        bars = await phone.locator(f"#chart-{rate} svg [aria-roledescription='bar']").all()
+        expected = [r[rate] for r in api if r[rate] is not None]
+        assert len(bars) == len(expected), rate
+        for bar, value in zip(bars, expected, strict=True):
+            label = await bar.get_attribute("aria-label") or ""
+            assert f": {value * 100:.6f}%" in label, (rate, label)
+    # The tables beside them hold the same numbers, every rate of every row.
+    for table, rows in (
+        ("table-tiers", api),
+        ("table-townships", (await site.http.get("/v1/figures?by=region&tier=township")).json()),
+        ("table-counties", (await site.http.get("/v1/figures?by=region&tier=county")).json()),
+    ):
+        shown = await phone.locator(f"#{table} tbody tr").count()
+        assert shown == len(rows), table
+        for row in rows:
+            for rate in (
+                "response_rate",
+                "resolution_rate",
+                "satisfaction_rate",
+                "on_time_rate",
+                "escalation_rate",
+                "reopen_rate",
+            ):
+                cell = phone.locator(f"#{table} tr[data-group='{row['group']}'] td[data-rate='{rate}']")
+                value = await cell.get_attribute("data-value")
+                assert (float(value) if value else None) == row[rate], (table, row["group"], rate)
+    overdue = await phone.locator("#table-overdue tbody tr").all_inner_texts()
+    # p-br-6 reopened at the village (dissatisfied), p-br-7 escalated to the township.
+    assert [r.split() for r in overdue[:2]] == [["村级", "0", "1"], ["乡镇级", "0", "1"]]
     assert await overflow(phone) <= 0
     assert await serious_violations(phone) == []
     await screenshot(phone, "dashboard")
