@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.async_api import Browser, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
@@ -109,6 +110,7 @@ class Site:
     pool: asyncpg.Pool
     petitions: PetitionClient
     service_key: str
+    app: FastAPI
 
     async def bearer(self, tier: Tier, **kwargs: object) -> dict[str, str]:
         token = await auth.issue_token(self.pool, official(tier, **kwargs))  # type: ignore[arg-type]
@@ -164,7 +166,7 @@ async def site(env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Si
             worker.build_worker(env.client, pool, task_queue=task_queue),
             httpx.AsyncClient(base_url=base, timeout=30) as http,
         ):
-            yield Site(base, http, env, pool, app.state.services.petitions, key)
+            yield Site(base, http, env, pool, app.state.services.petitions, key, app)
     finally:
         server.should_exit = True
         await serving

@@ -3,10 +3,13 @@ counted; the session cookie's flags, CSRF, sign-out; a bearer token; forms that 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import httpx
 
+from petitionflow.cli._engine import web_config
+from petitionflow.settings import Settings
 from schemas.common import Tier
 from store import sessions
 from tests.factories import CADRE_ID
@@ -169,3 +172,29 @@ async def test_a_cadre_files_for_a_household_of_their_village(site: Site) -> Non
         assert "村东头的水井干了" in page.text and "+86 139 0000 0042" in page.text
     finally:
         await http.aclose()
+
+
+async def test_behind_https_the_session_cookie_is_secure(site: Site) -> None:
+    async with httpx.AsyncClient(base_url=site.base_url) as http:
+        asked = await _ask(http, CADRE_PHONE)  # over http: a Secure pre-session cookie would not come back
+        site.app.state.web.config = dataclasses.replace(site.app.state.web.config, secure_cookies=True)
+        done = await http.post(
+            "/signin/code",
+            data={
+                "login": CADRE_PHONE,
+                "code": await site.sign_in_code(CADRE_ID),
+                "pre": _hidden(asked.text, "pre"),
+            },
+        )
+    cookie = next(
+        v for k, v in done.headers.multi_items() if k == "set-cookie" and v.startswith("pf_session=")
+    )
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_the_cli_marks_cookies_secure_when_the_public_address_is_https() -> None:
+    settings = Settings(timezone="Asia/Urumqi", link_secret="s", web_session_hours=2)
+    config = web_config(settings, public_base_url="https://xinfang.example.gov.cn")
+    assert config.secure_cookies and config.timezone == "Asia/Urumqi" and config.link_secret == "s"
+    assert config.session_ttl.total_seconds() == 7200
+    assert not web_config(settings, public_base_url="http://127.0.0.1:8000").secure_cookies
