@@ -192,6 +192,8 @@ async def render(
     response = HTMLResponse(html, status_code=status)
     response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
     response.headers["content-language"] = say.language
+    if who is not None and who.actor is not None:
+        response.headers["cache-control"] = "no-store"  # a signed-in page may hold personal data
     if request.query_params.get("lang") in ("zh-CN", "en"):
         response.set_cookie(
             LANG_COOKIE,

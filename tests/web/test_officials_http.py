@@ -198,3 +198,25 @@ def test_the_cli_marks_cookies_secure_when_the_public_address_is_https() -> None
     assert config.secure_cookies and config.timezone == "Asia/Urumqi" and config.link_secret == "s"
     assert config.session_ttl.total_seconds() == 7200
     assert not web_config(settings, public_base_url="http://127.0.0.1:8000").secure_cookies
+
+
+async def test_assess_escalate_and_the_reason_the_rules_require(site: Site) -> None:
+    await filed(site, "p-oh-3")
+    headers = await site.bearer(Tier.VILLAGE)
+    assert (await site.http.post("/o/p-oh-3/acknowledge", headers=headers, data={})).status_code == 303
+    page = await site.http.get("/o/p-oh-3", headers=headers)
+    assert page.headers["cache-control"] == "no-store"
+    assert 'id="form-assess"' in page.text and 'id="form-escalate"' in page.text
+    no_reason = await site.http.post("/o/p-oh-3/assess", headers=headers, data={"decision": "beyond_tier"})
+    assert no_reason.status_code == 422
+    assert "未能办理：研判为“超出本级权限”须写明理由" in no_reason.text
+    moved = await site.http.post(
+        "/o/p-oh-3/assess", headers=headers, data={"decision": "beyond_tier", "reason": "涉及跨村水源调配"}
+    )
+    assert moved.status_code == 303
+    state = await site.petitions.view("p-oh-3")
+    assert state.tier is Tier.TOWNSHIP and state.stage.value == "collect"
+    queue = await site.http.get("/queue", headers=headers)
+    assert "p-oh-3" not in queue.text
+    township = await site.http.get("/queue", headers=await site.bearer(Tier.TOWNSHIP))
+    assert "p-oh-3" in township.text
