@@ -159,6 +159,7 @@ async def _serve(
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
         async with running:
             api = None
+            warming: asyncio.Task[None] | None = None
             if api_port is not None:
                 if directory is not None:
                     await _load_directory(connections.pool, directory)
@@ -181,6 +182,7 @@ async def _serve(
                     petitions=app_.state.services.petitions,
                     config=web_config(settings, public_base_url=app_.state.edge.public_base_url),
                 )
+                warming = asyncio.create_task(web.warm(app_))
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
             if on_ready is not None:
@@ -200,6 +202,10 @@ async def _serve(
                 api.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
+                if warming is not None:
+                    warming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warming
             console.print("stopping ...")
 
 

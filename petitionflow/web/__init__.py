@@ -8,6 +8,7 @@ stay independent: this package imports nothing of ``petitionflow.api``.
 from __future__ import annotations
 
 import asyncpg
+import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -16,7 +17,7 @@ from petitionflow.client import PetitionClient
 from petitionflow.web import _auditor, _household, _officials, _public
 from petitionflow.web._base import STATIC, Web, WebConfig
 
-__all__ = ["WebConfig", "install"]
+__all__ = ["WebConfig", "install", "warm"]
 
 
 def install(
@@ -36,3 +37,12 @@ def install(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (_public, _officials, _household, _auditor):
         app.include_router(module.router)
+
+
+async def warm(app: FastAPI) -> None:
+    """Count the dashboard's tables now, so the first visitor does not wait for the count (seconds
+    at a million petitions). A failure is logged and left to the first request to retry."""
+    try:
+        await app.state.web.dashboard()
+    except Exception as error:  # the database may still be starting: the pages count on demand
+        structlog.get_logger("petitionflow.web").warning("dashboard_not_counted", error=repr(error))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
+from petitionflow import web
 from schemas.common import Rating
 from tests.factories import OTHER_REGION, REGION
 from tests.web.conftest import Site
@@ -76,3 +78,13 @@ async def test_dashboard_csv_has_a_byte_order_mark_and_the_api_figures(site: Sit
         got = await site.http.get(f"/dashboard/{table}.csv?lang=en")
         assert got.status_code == 200 and got.content.startswith(b"\xef\xbb\xbf"), table
     assert (await site.http.get("/dashboard/nothing.csv")).status_code == 404
+
+
+async def test_the_dashboard_is_counted_at_start_and_then_at_most_once_a_minute(site: Site) -> None:
+    await web.warm(site.app)  # as `petitionflow api` does when it starts
+    await answered(site, "p-web-5", "答复丙", rating=Rating.SATISFIED)
+    cached = await site.http.get("/dashboard/tiers.csv")
+    assert len(cached.content.decode("utf-8-sig").splitlines()) == 1  # counted before the petition
+    site.app.state.web.config = dataclasses.replace(site.app.state.web.config, dashboard_seconds=0)
+    fresh = await site.http.get("/dashboard/tiers.csv")
+    assert [r[0] for r in csv.reader(io.StringIO(fresh.content.decode("utf-8-sig")))] == ["层级", "村级"]
