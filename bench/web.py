@@ -284,58 +284,61 @@ def line(name: str, times: list[float]) -> str:
 
 async def run(n: int, requests: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as folder:
-        async with _stack.dev_stack(Path(folder)) as (temporal, url, _):
-            await load(url, n)
-            client = await Client.connect(temporal.address, data_converter=data_converter())
-            async with asyncpg.create_pool(url, min_size=2, max_size=10) as pool:
-                app = create_app(temporal_client=client, pool=pool, limits=Limits(enabled=False))
-                web.install(
-                    app,
-                    pool=pool,
-                    petitions=app.state.services.petitions,
-                    config=web.WebConfig(county_id="c-0"),
-                )
-                cold_app = create_app(temporal_client=client, pool=pool, limits=Limits(enabled=False))
-                web.install(
-                    cold_app,
-                    pool=pool,
-                    petitions=cold_app.state.services.petitions,
-                    config=web.WebConfig(county_id="c-0", dashboard_seconds=0),
-                )
-                token = await auth.issue_token(pool, Actor.official("off-t-0-03", Tier.TOWNSHIP, "t-0-03"))
-                cadre = await auth.issue_token(
-                    pool, Actor.official("off-v-1-02-05", Tier.VILLAGE, "v-1-02-05")
-                )
-                transport = httpx.ASGITransport(app=app)
-                async with (
-                    httpx.AsyncClient(transport=transport, base_url="http://bench") as http,
-                    httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=cold_app), base_url="http://bench"
-                    ) as cold,
-                ):
-                    results = [
-                        (
-                            "/queue (township official)",
-                            await measure(http, "/queue", requests, {"Authorization": f"Bearer {token}"}),
-                        ),
-                        (
-                            "/queue (village cadre)",
-                            await measure(http, "/queue", requests, {"Authorization": f"Bearer {cadre}"}),
-                        ),
-                        ("/ (county echo wall, headline)", await measure(http, "/", requests)),
-                        ("/wall/t-2-07 (township wall)", await measure(http, "/wall/t-2-07", requests)),
-                        (
-                            "/wall/c-1?category=water",
-                            await measure(http, "/wall/c-1?category=water", requests),
-                        ),
-                        ("/dashboard (counted <= 60 s ago)", await measure(http, "/dashboard", requests)),
-                        (
-                            "/dashboard (counted per request)",
-                            await measure(cold, "/dashboard", max(5, requests // 20)),
-                        ),
-                    ]
-                for name, times in results:
-                    print(line(name, times), flush=True)
+        for name, times in await measure_pages(n, requests, Path(folder)):
+            print(line(name, times), flush=True)
+
+
+async def measure_pages(n: int, requests: int, workdir: Path) -> list[tuple[str, list[float]]]:
+    """Load ``n`` petitions, then time ``requests`` requests of each page: (page, seconds each)."""
+    async with _stack.dev_stack(workdir) as (temporal, url, _):
+        await load(url, n)
+        client = await Client.connect(temporal.address, data_converter=data_converter())
+        async with asyncpg.create_pool(url, min_size=2, max_size=10) as pool:
+            app = create_app(temporal_client=client, pool=pool, limits=Limits(enabled=False))
+            web.install(
+                app,
+                pool=pool,
+                petitions=app.state.services.petitions,
+                config=web.WebConfig(county_id="c-0"),
+            )
+            cold_app = create_app(temporal_client=client, pool=pool, limits=Limits(enabled=False))
+            web.install(
+                cold_app,
+                pool=pool,
+                petitions=cold_app.state.services.petitions,
+                config=web.WebConfig(county_id="c-0", dashboard_seconds=0),
+            )
+            token = await auth.issue_token(pool, Actor.official("off-t-0-03", Tier.TOWNSHIP, "t-0-03"))
+            cadre = await auth.issue_token(pool, Actor.official("off-v-1-02-05", Tier.VILLAGE, "v-1-02-05"))
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://bench") as http,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=cold_app), base_url="http://bench"
+                ) as cold,
+            ):
+                results = [
+                    (
+                        "/queue (township official)",
+                        await measure(http, "/queue", requests, {"Authorization": f"Bearer {token}"}),
+                    ),
+                    (
+                        "/queue (village cadre)",
+                        await measure(http, "/queue", requests, {"Authorization": f"Bearer {cadre}"}),
+                    ),
+                    ("/ (county echo wall, headline)", await measure(http, "/", requests)),
+                    ("/wall/t-2-07 (township wall)", await measure(http, "/wall/t-2-07", requests)),
+                    (
+                        "/wall/c-1?category=water",
+                        await measure(http, "/wall/c-1?category=water", requests),
+                    ),
+                    ("/dashboard (counted <= 60 s ago)", await measure(http, "/dashboard", requests)),
+                    (
+                        "/dashboard (counted per request)",
+                        await measure(cold, "/dashboard", max(5, requests // 20)),
+                    ),
+                ]
+    return results
 
 
 def main() -> None:

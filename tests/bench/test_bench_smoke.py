@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import directory, escalation, eventlog, lifecycle
+from bench import directory, escalation, eventlog, lifecycle, web
 from petitionflow.dev.embedded_pg import EmbeddedPostgres
 
 NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
@@ -83,3 +83,19 @@ async def test_directory_imports_its_generated_households_and_prints_rows_per_se
     assert result.counts["households"] == 5_000 and result.counts["people"] == 3_456
     assert figures(lines, "households/s:")[0] > 0
     assert figures(lines, "peak RSS:")[0] > 0
+
+
+async def test_web_loads_petitions_and_times_every_page(tmp_path: Path) -> None:
+    results = await web.measure_pages(2_000, 3, tmp_path)
+    assert [name.split()[0] for name, _ in results] == [
+        "/queue",
+        "/queue",
+        "/",
+        "/wall/t-2-07",
+        "/wall/c-1?category=water",
+        "/dashboard",
+        "/dashboard",
+    ]
+    for name, times in results:
+        assert len(times) >= 3 and all(t > 0 for t in times), name
+        assert figures([web.line(name, times)], name)[0] > 0
