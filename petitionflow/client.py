@@ -28,10 +28,16 @@ _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 class Refusal(Exception):
     """The rules refused an action; nothing happened. ``code`` is stable, ``reason`` is for people."""
 
-    def __init__(self, code: RefusalCode, reason: str) -> None:
+    def __init__(
+        self, code: RefusalCode, reason: str, *, key: str | None = None, params: dict[str, str] | None = None
+    ) -> None:
         super().__init__(f"{code.value}: {reason}")
         self.code = code
         self.reason = reason
+        self.key = key or code.value
+        """Names the sentence for a translation (``wrong_stage.not_acknowledged``); default the code."""
+        self.params = params or {}
+        """What fills the sentence's blanks: tiers, stages, ids, the action tried."""
 
 
 @dataclass(frozen=True)
@@ -205,5 +211,8 @@ class PetitionClient:
 
 
 def _raise_refusal(cause: ApplicationError) -> PetitionState:
-    code = RefusalCode(cause.details[0]) if cause.details else RefusalCode.WRONG_STAGE
-    raise Refusal(code, cause.message)
+    details = cause.details
+    code = RefusalCode(details[0]) if details else RefusalCode.WRONG_STAGE
+    key = details[1] if len(details) > 1 and isinstance(details[1], str) else None
+    given = details[2] if len(details) > 2 and isinstance(details[2], dict) else {}
+    raise Refusal(code, cause.message, key=key, params={str(k): str(v) for k, v in given.items()})

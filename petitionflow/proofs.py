@@ -88,6 +88,33 @@ def check_link(
     return found if isinstance(found, str) and found else None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    """What a link token opens: one petition, for its petitioner (the web's household page)."""
+
+    petition_id: PetitionId
+    household_id: PersonId
+
+
+def sign_link(secret: str, petition_id: PetitionId, household_id: PersonId) -> str:
+    """``issue_link``, named for the household page's side."""
+    return issue_link(secret, petition_id, household_id)
+
+
+def verify_link(secret: str, token: str, *, max_age_seconds: int) -> LinkClaims | None:
+    """What ``token`` opens, whichever petition it names; None when it is forged, altered, malformed
+    or older than ``max_age_seconds`` (the household page, ``/h/{token}``, learns the petition here)."""
+    if not secret or not token or len(token) > 1000:
+        return None
+    try:
+        data = _serializer(secret, None).loads(token, max_age=max_age_seconds)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("h"), str):
+        return None
+    return LinkClaims(petition_id=data["p"], household_id=data["h"])
+
+
 def link_expires_at(now: datetime, max_age: timedelta = LINK_MAX_AGE) -> datetime:
     return now + max_age
 

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     temporal_tls_server_name: str | None = None
     """The name to check the frontend's certificate against, when it is not the address's host."""
 
+    timezone: str = "Asia/Shanghai"
+    """The time zone the web pages show dates in, and count the dashboard's months in."""
+    web_session_hours: float = Field(default=8.0, gt=0)
+    """How long an official's web session lasts after signing in with a one-time code."""
+
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""
         return self.temporal_address or DEV_TEMPORAL_ADDRESS

@@ -96,12 +96,18 @@ Command = FilePetitionInput | Action | TimerFired | DirectoryChangeInput
 
 
 class Refused(Exception):
-    """The rules do not allow the command. Nothing happened."""
+    """The rules do not allow the command. Nothing happened.
 
-    def __init__(self, code: RefusalCode, reason: str) -> None:
+    ``reason`` is the English sentence; ``key`` (default: the code) names the sentence for a
+    translation, and ``params`` fill its ``%(name)s`` blanks (tiers, stages, ids, what was tried).
+    """
+
+    def __init__(self, code: RefusalCode, reason: str, *, key: str | None = None, **params: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.key = key or code.value
+        self.params = params
 
     def __repr__(self) -> str:
         return f"Refused({self.code.value!r}, {self.reason!r})"
@@ -121,7 +127,11 @@ def decide(
     """
     if isinstance(command, FilePetitionInput):
         if state is not None:
-            raise Refused(RefusalCode.ALREADY_FILED, f"petition {state.petition_id} is already filed")
+            raise Refused(
+                RefusalCode.ALREADY_FILED,
+                f"petition {state.petition_id} is already filed",
+                petition_id=state.petition_id,
+            )
         return _filing(command, now)
     if state is None:
         raise Refused(RefusalCode.NOT_FILED, "no petition has been filed")
@@ -129,6 +139,8 @@ def decide(
         raise Refused(
             RefusalCode.CLOCK_WENT_BACK,
             f"{now.isoformat()} is before the petition's last event at {state.updated_at.isoformat()}",
+            now=now.isoformat(),
+            last=state.updated_at.isoformat(),
         )
     if isinstance(command, TimerFired):
         pending = next_timer(state, closing_reminder=closing_reminder)
@@ -197,7 +209,11 @@ def _on_action(state: PetitionState, command: Command, now: datetime) -> list[Ev
         case ProvideInfoInput():
             _check_petitioner(state, command.actor, "provide information")
             if not state.paused:
-                raise Refused(RefusalCode.WRONG_STAGE, "no information was requested")
+                raise Refused(
+                    RefusalCode.WRONG_STAGE,
+                    "no information was requested",
+                    key="wrong_stage.no_info_requested",
+                )
             return [
                 InfoProvided(
                     at=now,
@@ -228,7 +244,10 @@ def _acknowledge(state: PetitionState, command: AcknowledgeInput, now: datetime)
     _check_official(state, command.actor, "acknowledge")
     if state.stage is not Stage.COLLECT:
         raise Refused(
-            RefusalCode.WRONG_STAGE, f"the petition was already acknowledged at the {state.tier} tier"
+            RefusalCode.WRONG_STAGE,
+            f"the petition was already acknowledged at the {state.tier} tier",
+            key="wrong_stage.already_acknowledged",
+            tier=state.tier.value,
         )
     return [Acknowledged(at=now, actor=command.actor, tier=state.tier, note=command.note)]
 
@@ -242,6 +261,10 @@ def _assess(state: PetitionState, command: AssessInput, now: datetime) -> list[E
             RefusalCode.REASON_REQUIRED,
             f"an assessment of {decision.value} needs a reason"
             + (" (the question for the petitioner)" if decision is AssessmentDecision.NEEDS_INFO else ""),
+            key="reason_required.needs_info"
+            if decision is AssessmentDecision.NEEDS_INFO
+            else "reason_required.assessment",
+            decision=decision.value,
         )
     if decision is AssessmentDecision.BEYOND_TIER:
         _check_not_top(state)
@@ -275,7 +298,11 @@ def _assess(state: PetitionState, command: AssessInput, now: datetime) -> list[E
 def _resolve(state: PetitionState, command: ResolveInput, now: datetime) -> list[Event]:
     _check_official(state, command.actor, "resolve")
     if state.stage is Stage.COLLECT:
-        raise Refused(RefusalCode.WRONG_STAGE, "acknowledge the petition before resolving it")
+        raise Refused(
+            RefusalCode.WRONG_STAGE,
+            "acknowledge the petition before resolving it",
+            key="wrong_stage.not_acknowledged",
+        )
     _check_stage(state, "resolve", allowed=(Stage.ASSESS, Stage.RESOLVE))
     deadline = _resumed_deadline(state, now)
     return [
@@ -325,6 +352,8 @@ def _record_return_visit(state: PetitionState, command: RecordReturnVisitInput, 
         raise Refused(
             RefusalCode.WRONG_STAGE,
             f"a return visit follows closing; the petition is in stage {state.stage}",
+            key="wrong_stage.return_visit_before_closing",
+            stage=state.stage.value,
         )
     visit = ReturnVisitRecorded(at=now, actor=actor, held=command.held, note=command.note)
     if command.held:
@@ -602,12 +631,19 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
         raise Refused(
             RefusalCode.NOT_AN_OFFICIAL,
             f"only an official of the {state.tier} tier may {doing}; the actor is a {actor.role}",
+            tier=state.tier.value,
+            doing=doing,
+            role=actor.role.value,
         )
     if actor.tier is not state.tier:
         raise Refused(
             RefusalCode.WRONG_TIER,
             f"the petition is at the {state.tier} tier; "
             f"{actor.id}, an official of the {actor.tier} tier, may not {doing} it",
+            tier=state.tier.value,
+            actor=actor.id,
+            actor_tier="" if actor.tier is None else actor.tier.value,
+            doing=doing,
         )
     region = state.region.at(state.tier)
     answering = state.answering_at(state.tier)
@@ -618,6 +654,10 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
             RefusalCode.WRONG_REGION,
             f"the petition belongs to {state.tier} {belongs}; "
             f"{actor.id} serves {state.tier} {actor.region_id}",
+            tier=state.tier.value,
+            region=region,
+            actor=actor.id,
+            actor_region=actor.region_id or "",
         )
     if actor.role is Role.CONTACT_CADRE and actor.id in state.former_contact_cadres:
         raise Refused(
@@ -635,7 +675,7 @@ def _check_official(state: PetitionState, actor: Actor, doing: str) -> None:
 
 def _check_petitioner(state: PetitionState, actor: Actor, doing: str) -> None:
     if actor.role is not Role.PETITIONER or actor.id != state.petitioner_id:
-        raise Refused(RefusalCode.NOT_PETITIONER, f"only the petitioner may {doing}")
+        raise Refused(RefusalCode.NOT_PETITIONER, f"only the petitioner may {doing}", doing=doing)
 
 
 def _check_stage(state: PetitionState, doing: str, *, allowed: tuple[Stage, ...]) -> None:
@@ -644,6 +684,10 @@ def _check_stage(state: PetitionState, doing: str, *, allowed: tuple[Stage, ...]
         raise Refused(
             RefusalCode.WRONG_STAGE,
             f"cannot {doing} in stage {state.stage}; only in stage {names}",
+            key="wrong_stage.not_now",
+            doing=doing,
+            stage=state.stage.value,
+            allowed=names,
         )
 
 
@@ -653,6 +697,8 @@ def _check_working(state: PetitionState, doing: str, *, allowed: tuple[Stage, ..
         raise Refused(
             RefusalCode.WRONG_STAGE,
             f"cannot {doing} while waiting for the petitioner's information",
+            key="wrong_stage.waiting_for_info",
+            doing=doing,
         )
 
 
@@ -670,6 +716,7 @@ def _check_not_top(state: PetitionState) -> None:
             RefusalCode.TOP_TIER,
             f"the {state.tier} tier is the top tier: nothing is above it; resolve the petition "
             "or record why it is not feasible",
+            tier=state.tier.value,
         )
 
 

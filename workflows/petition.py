@@ -309,7 +309,12 @@ class PetitionWorkflow:
             )
         except lifecycle.Refused as refused:
             raise ApplicationError(
-                refused.reason, refused.code.value, type="Refused", non_retryable=True
+                refused.reason,
+                refused.code.value,
+                refused.key,
+                refused.params,
+                type="Refused",
+                non_retryable=True,
             ) from None
 
     def _act(self, command: lifecycle.Command) -> PetitionState:

@@ -11,6 +11,7 @@ import contextlib
 import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import worker
-from petitionflow import logs
+from petitionflow import logs, web
 from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
@@ -146,6 +147,7 @@ async def _run_dev(
 def _print_endpoints(endpoints: Endpoints, api_port: int) -> None:
     console.print("[bold green]petitionflow is running[/bold green]  (Ctrl-C stops it)")
     console.print(f"  HTTP API      http://127.0.0.1:{api_port}/v1  (Open311: /open311/v2)")
+    console.print(f"  Web pages     http://127.0.0.1:{api_port}/  (dashboard: /dashboard, officials: /queue)")
     console.print(f"  OpenAPI       http://127.0.0.1:{api_port}/docs")
     console.print(f"  Temporal      {endpoints.temporal_address}  (task queue petitions)")
     if endpoints.temporal_ui:
@@ -187,6 +189,7 @@ async def _serve(
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
         async with running, _dispatching(connections, settings, notify):
             api = None
+            warming: asyncio.Task[None] | None = None
             if api_port is not None:
                 if directory is not None:
                     await _load_directory(connections.pool, directory)
@@ -207,6 +210,13 @@ async def _serve(
                     codec_origin=settings.codec_cors_origin,
                     pseudonym_secret=_pseudonym_secret(settings),
                 )
+                web.install(
+                    app_,
+                    pool=connections.pool,
+                    petitions=app_.state.services.petitions,
+                    config=web_config(settings, public_base_url=app_.state.edge.public_base_url),
+                )
+                warming = asyncio.create_task(web.warm(app_))
                 api = asyncio.create_task(serve(app_, host=api_host, port=api_port))
                 await _accepting(api_port, api)
             if on_ready is not None:
@@ -226,7 +236,21 @@ async def _serve(
                 api.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
+                if warming is not None:
+                    warming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warming
             console.print("stopping ...")
+
+
+def web_config(settings: Settings, *, public_base_url: str) -> web.WebConfig:
+    """The web pages' configuration: cookies are Secure when the public address is https."""
+    return web.WebConfig(
+        timezone=settings.timezone,
+        link_secret=settings.link_secret_value(),
+        secure_cookies=public_base_url.startswith("https://"),
+        session_ttl=timedelta(hours=settings.web_session_hours),
+    )
 
 
 async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:

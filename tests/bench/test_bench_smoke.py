@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import directory, escalation, eventlog, lifecycle
+from bench import directory, escalation, eventlog, lifecycle, web
 from petitionflow.dev.embedded_pg import EmbeddedPostgres
 
 NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
@@ -123,3 +123,19 @@ async def test_notify_delivers_every_message_once_and_prints_speed_and_lag(
         # The seconds are printed to 0.01 s: the speed lies within what that rounding allows.
         assert count == 60 and 60 / (seconds + 0.006) <= speed + 0.5 and 0 <= p50 <= p99
         assert seconds <= 0.006 or speed - 0.5 <= 60 / (seconds - 0.006)
+
+
+async def test_web_loads_petitions_and_times_every_page(tmp_path: Path) -> None:
+    results = await web.measure_pages(2_000, 3, tmp_path)
+    assert [name.split()[0] for name, _ in results] == [
+        "/queue",
+        "/queue",
+        "/",
+        "/wall/t-2-07",
+        "/wall/c-1?category=water",
+        "/dashboard",
+        "/dashboard",
+    ]
+    for name, times in results:
+        assert len(times) >= 3 and all(t > 0 for t in times), name
+        assert figures([web.line(name, times)], name)[0] > 0

@@ -135,6 +135,13 @@ def test_officials_answer_over_http_after_an_automatic_escalation(stack: DevStac
         figures = {row["group"]: row for row in http.get("/v1/figures", params={"by": "tier"}).json()}
         assert figures["township"]["resolved"] >= 1
 
+        # The same process serves the web pages: the public echo wall, the petition's page, the dashboard.
+        home = http.get("/", params={"lang": "en"})
+        assert home.status_code == 200 and "Road resurfaced by the township." in home.text
+        assert "回音壁" in http.get("/", params={"lang": "zh-CN"}).text
+        assert http.get("/p/e2e-http").status_code == 200
+        assert http.get("/dashboard").status_code == 200
+
 
 def test_bad_requests_get_a_4xx_naming_the_problem_and_change_nothing(stack: DevStack) -> None:
     key = stack.secret("keys", "add", "careless-service")

@@ -21,6 +21,7 @@ ALL = [
     "014_answering_regions.sql",
     "016_offices.sql",
     "017_access.sql",
+    "018_web.sql",
 ]
 
 

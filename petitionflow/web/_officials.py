@@ -1,0 +1,464 @@
+"""The officials' pages: sign-in with a one-time code, the work queue, the petition page with a form
+for each action, and a cadre's filing on a household's behalf (下访).
+
+A page acts through the typed client, as the API does: the actor is fixed by the session (or bearer
+token), the rules decide, and a refusal is shown as the decider's key in the viewer's language.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from petitionflow.client import Refusal
+from petitionflow.web._base import (
+    SESSION_COOKIE,
+    Viewer,
+    csrf_ok,
+    render,
+    speaker,
+    viewer,
+    web,
+)
+from schemas.commands import ACTION_TYPES, FilePetitionInput, PetitionerContact
+from schemas.common import Actor, Channel, RefusalCode, RegionPath, Role, Stage, Tier, Urgency
+from schemas.state import PetitionState
+from store import auth, directory, pages, petition_ids, rate_limits, sessions
+from store.auth import digest
+
+router = APIRouter(include_in_schema=False)
+
+PRE_COOKIE = "pf_pre"
+"""Before sign-in there is no session to hold a CSRF token: a random cookie and the same value in
+the form (double submit) keep another site from signing a browser in or asking codes for it."""
+OFFICIAL_ACTIONS = ("acknowledge", "assess", "request_info", "resolve", "escalate", "record_return_visit")
+FILING_SERVICE = "web-cadre-visit"
+"""The service a cadre's filing is claimed for (``petition_ids``)."""
+_REFUSAL_STATUS = {
+    RefusalCode.NOT_AN_OFFICIAL: 403,
+    RefusalCode.WRONG_TIER: 403,
+    RefusalCode.WRONG_REGION: 403,
+    RefusalCode.NOT_PETITIONER: 403,
+    RefusalCode.REASON_REQUIRED: 422,
+}
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=web(request).config.secure_cookies,
+        path="/",
+    )
+
+
+async def _throttled(request: Request, bucket: str) -> bool:
+    """Count a sign-in attempt in ``bucket`` and in the caller's address; True when over the limit."""
+    config = web(request).config
+    address = request.client.host if request.client else "unknown"
+    windows = [
+        rate_limits.Window(bucket, config.code_requests_per_window, config.throttle_seconds),
+        rate_limits.Window(
+            f"web-sign-in-address:{address}", config.code_requests_per_window * 10, config.throttle_seconds
+        ),
+    ]
+    counts = await rate_limits.hit(web(request).pool, windows)
+    return any(c.exceeded for c in counts)
+
+
+def _login_bucket(kind: str, login: str) -> str:
+    return f"web-{kind}:{digest(login.strip().lower()).hex()[:32]}"
+
+
+async def _signin_page(request: Request, *, status: int = 200, **context: Any) -> HTMLResponse:
+    pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+    page = await render(request, context.pop("template", "signin.html"), status, pre=pre, **context)
+    _cookie(page, request, PRE_COOKIE, pre, 3600)
+    return page
+
+
+def _pre_ok(request: Request, given: str | None) -> bool:
+    cookie = request.cookies.get(PRE_COOKIE)
+    return bool(cookie and given and secrets.compare_digest(cookie, given))
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin(request: Request) -> HTMLResponse:
+    return await _signin_page(request)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def ask_code(
+    request: Request,
+    login: Annotated[str, Form(max_length=200)] = "",
+    pre: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Send a code to the roster's person with this phone or email. The answer is the same whether
+    or not the roster knows the login, so the form tells nobody who is on it."""
+    say = speaker(request)
+    if not _pre_ok(request, pre):
+        return await _signin_page(
+            request, status=403, error=say.gettext("The form expired; please try again.")
+        )
+    if not login.strip():
+        return await _signin_page(request, status=422, error=say.gettext("Enter your phone number or email."))
+    if await _throttled(request, _login_bucket("code", login)):
+        return await _signin_page(
+            request, status=429, error=say.gettext("Too many attempts; wait a few minutes and try again.")
+        )
+    person = await sessions.find_person(web(request).pool, login)
+    if person is not None:
+        await sessions.issue_code(web(request).pool, person)
+    return await _signin_page(request, template="signin_code.html", login=login.strip())
+
+
+@router.post("/signin/code", response_class=HTMLResponse)
+async def check_code(
+    request: Request,
+    login: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+    pre: Annotated[str | None, Form()] = None,
+) -> Response:
+    say = speaker(request)
+    again: dict[str, Any] = {"template": "signin_code.html", "login": login.strip()}
+    if not _pre_ok(request, pre):
+        return await _signin_page(
+            request, status=403, error=say.gettext("The form expired; please try again.")
+        )
+    if await _throttled(request, _login_bucket("try", login)):
+        return await _signin_page(
+            request,
+            status=429,
+            error=say.gettext("Too many attempts; wait a few minutes and try again."),
+            **again,
+        )
+    pool = web(request).pool
+    person = await sessions.find_person(pool, login)
+    if (
+        person is None
+        or not code.strip().isdigit()
+        or not await sessions.use_code(pool, person.person_id, code)
+    ):
+        return await _signin_page(
+            request, status=401, error=say.gettext("That code is wrong or has expired."), **again
+        )
+    return await _open(request, person.actor)
+
+
+@router.post("/signin/token", response_class=HTMLResponse)
+async def token_signin(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)] = "",
+    pre: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Sign in with an access token (auditors, and machines that drive the pages)."""
+    say = speaker(request)
+    if not _pre_ok(request, pre):
+        return await _signin_page(
+            request, status=403, error=say.gettext("The form expired; please try again.")
+        )
+    if await _throttled(request, "web-token-sign-in"):
+        return await _signin_page(
+            request, status=429, error=say.gettext("Too many attempts; wait a few minutes and try again.")
+        )
+    actor = await auth.authenticate(web(request).pool, token.strip())
+    if actor is None:
+        return await _signin_page(request, status=401, error=say.gettext("That token is unknown or expired."))
+    return await _open(request, actor)
+
+
+async def _open(request: Request, actor: Actor) -> Response:
+    config = web(request).config
+    secret, _ = await sessions.open_session(web(request).pool, actor, ttl=config.session_ttl)
+    target = "/audit" if actor.role is Role.AUDITOR else "/queue"
+    response = RedirectResponse(target, status_code=303)
+    _cookie(response, request, SESSION_COOKIE, secret, int(config.session_ttl.total_seconds()))
+    response.delete_cookie(PRE_COOKIE, path="/")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+    who = await viewer(request)
+    if who.via == "session" and csrf_ok(who, csrf):
+        await sessions.close_session(web(request).pool, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/", status_code=303)
+    if who.via != "session" or csrf_ok(who, csrf):
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _must_sign_in(request: Request) -> Response:
+    return RedirectResponse("/signin", status_code=303)
+
+
+def _serves(who: Viewer) -> bool:
+    return (
+        who.actor is not None
+        and who.actor.role in (Role.OFFICIAL, Role.CONTACT_CADRE)
+        and who.actor.tier is not None
+        and who.actor.region_id is not None
+    )
+
+
+# -------------------------------------------------------------------------------------------- queue
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(
+    request: Request,
+    stage: Annotated[str | None, Query(max_length=20)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    who = await viewer(request)
+    if not _serves(who):
+        return _must_sign_in(request)
+    assert who.actor is not None and who.actor.tier is not None and who.actor.region_id is not None
+    chosen_stage = Stage(stage) if stage in {s.value for s in Stage} else None
+    chosen_category = category if category and web(request).catalogue.get(category) else None
+    items = await pages.queue(
+        web(request).pool, who.actor.tier, who.actor.region_id, stage=chosen_stage, category=chosen_category
+    )
+    now = datetime.now(UTC)
+    return await render(
+        request,
+        "queue.html",
+        who=who,
+        items=items,
+        now=now,
+        soon=now + timedelta(hours=24),
+        stages=[s for s in Stage if s is not Stage.CLOSED],
+        categories=[s.code for s in web(request).catalogue.services],
+        filters={"stage": stage or "", "category": category or ""},
+    )
+
+
+# ------------------------------------------------------------------------------------ petition page
+
+
+def _may_see_contact(actor: Actor, state: PetitionState) -> bool:
+    """The office holding the petition, and the petition's contact cadre."""
+    holds = actor.tier is state.tier and actor.region_id == state.region.at(state.tier)
+    return holds or actor.id == state.contact_cadre_id
+
+
+async def _petition_page(
+    request: Request,
+    petition_id: str,
+    who: Viewer,
+    *,
+    status: int = 200,
+    refusal: str | None = None,
+    done: str | None = None,
+    state: PetitionState | None = None,
+    errors: list[str] | None = None,
+) -> Response:
+    here = web(request)
+    if state is None:
+        state = await _state(request, petition_id)
+        if state is None:
+            return await render(request, "not_found.html", 404, who=who)
+    assert who.actor is not None
+    contact = None
+    if _may_see_contact(who.actor, state):
+        contact = {
+            "petitioner_id": state.petitioner_id,
+            "phone": await pages.household_phone(here.pool, state.petitioner_id),
+        }
+    return await render(
+        request,
+        "petition_official.html",
+        status,
+        who=who,
+        state=state,
+        steps=await pages.timeline(here.pool, petition_id),
+        contact=contact,
+        refusal=refusal,
+        done=done,
+        errors=errors or [],
+        now=datetime.now(UTC),
+        actions=_actions_now(state),
+    )
+
+
+async def _state(request: Request, petition_id: str) -> PetitionState | None:
+    """The petition as its workflow holds it now (fresher than the read model), or None."""
+    try:
+        return await web(request).petitions.view(petition_id)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+def _actions_now(state: PetitionState) -> list[str]:
+    """The forms worth showing in this stage; the rules still decide when one is sent."""
+    if state.finished:
+        return []
+    if state.stage is Stage.CLOSED:
+        return ["record_return_visit"]
+    shown = {
+        Stage.COLLECT: ["acknowledge", "escalate"],
+        Stage.ASSESS: ["assess", "request_info", "resolve", "escalate"],
+        Stage.RESOLVE: ["resolve", "request_info", "escalate"],
+        Stage.FEEDBACK: [],
+    }[state.stage]
+    return shown
+
+
+@router.get("/o/{petition_id}", response_class=HTMLResponse)
+async def petition(request: Request, petition_id: str, done: str | None = None) -> Response:
+    who = await viewer(request)
+    if who.actor is None:
+        return _must_sign_in(request)
+    return await _petition_page(
+        request, petition_id[:64], who, done=done if done in OFFICIAL_ACTIONS else None
+    )
+
+
+def _action_body(kind: str, form: dict[str, str], actor: Actor) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": kind, "actor": actor.model_dump(mode="json")}
+    for name, value in form.items():
+        if name == "csrf" or value.strip() == "":
+            continue
+        body[name] = value.strip()
+    if kind == "record_return_visit":
+        body["held"] = form.get("held") == "yes"
+    if kind == "assess":
+        body["common_issue"] = form.get("common_issue") == "on"
+    return body
+
+
+@router.post("/o/{petition_id}/{kind}", response_class=HTMLResponse)
+async def act(request: Request, petition_id: str, kind: str) -> Response:
+    who = await viewer(request)
+    if who.actor is None:
+        return _must_sign_in(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    say = speaker(request)
+    if not csrf_ok(who, form.get("csrf")):
+        return await render(
+            request, "error.html", 403, who=who, message=say.gettext("The form expired; please try again.")
+        )
+    if kind not in OFFICIAL_ACTIONS:
+        return await render(request, "not_found.html", 404, who=who)
+    petition_id = petition_id[:64]
+    try:
+        action = ACTION_TYPES[kind].model_validate(_action_body(kind, form, who.actor))
+    except ValidationError as invalid:
+        problems = [
+            say.gettext(
+                "%(field)s: %(problem)s",
+                field=say.word("field", str(e["loc"][0]) if e["loc"] else ""),
+                problem=say.word("problem", e["type"]),
+            )
+            for e in invalid.errors()
+        ]
+        return await _petition_page(request, petition_id, who, status=422, errors=problems)
+    if await _state(request, petition_id) is None:
+        return await render(request, "not_found.html", 404, who=who)
+    try:
+        state = await web(request).petitions.act(petition_id, action)  # type: ignore[arg-type]
+    except Refusal as refused:
+        sentence = say.refusal(refused.key, refused.params, refused.reason)
+        return await _petition_page(
+            request, petition_id, who, status=_REFUSAL_STATUS.get(refused.code, 409), refusal=sentence
+        )
+    if request.headers.get("hx-request"):
+        return await _petition_page(request, petition_id, who, done=kind, state=state)
+    return RedirectResponse(f"/o/{petition_id}?done={kind}", status_code=303)
+
+
+# ------------------------------------------------------------------------------ a cadre's filing
+
+
+@router.get("/file", response_class=HTMLResponse)
+async def filing_form(request: Request) -> Response:
+    who = await viewer(request)
+    if not _serves(who) or who.actor is None or who.actor.tier is not Tier.VILLAGE:
+        return _must_sign_in(request)
+    return await render(
+        request, "file.html", who=who, categories=[s.code for s in web(request).catalogue.services], form={}
+    )
+
+
+@router.post("/file", response_class=HTMLResponse)
+async def file_petition(
+    request: Request,
+    household_id: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    category: Annotated[str, Form(max_length=40)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    urgency: Annotated[str, Form(max_length=10)] = "normal",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """A village cadre files what a household told them on a visit: at the village, in the cadre's
+    own village, with the household as petitioner and the cadre as contact."""
+    who = await viewer(request)
+    if not _serves(who) or who.actor is None or who.actor.tier is not Tier.VILLAGE:
+        return _must_sign_in(request)
+    say = speaker(request)
+    here = web(request)
+    form = {
+        "household_id": household_id,
+        "name": name,
+        "category": category,
+        "description": description,
+        "urgency": urgency,
+    }
+    categories = [s.code for s in here.catalogue.services]
+
+    async def again(status: int, message: str) -> Response:
+        return await render(
+            request, "file.html", status, who=who, categories=categories, form=form, error=message
+        )
+
+    if not csrf_ok(who, csrf):
+        return await again(403, say.gettext("The form expired; please try again."))
+
+    household = await directory.household(here.pool, household_id.strip()) if household_id.strip() else None
+    if household is None:
+        return await again(422, say.gettext("No household with this number in the directory."))
+    if household.village_id != who.actor.region_id:
+        return await again(403, say.gettext("This household is not in your village."))
+    path = await pages.region_path(here.pool, household.village_id)
+    if path is None:
+        return await again(422, say.gettext("The household's village is not in the directory."))
+    if here.catalogue.get(category) is None:
+        return await again(422, say.gettext("Choose a category."))
+    petition_id = f"cv-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+    try:
+        filing = FilePetitionInput(
+            petition_id=petition_id,
+            petitioner=_contact(household.household_id, name.strip(), household.phone),
+            region=RegionPath(**path),
+            description=description.strip(),
+            channel=Channel.CADRE_VISIT,
+            category=category,
+            contact_cadre_id=household.cadre_id or who.actor.id,
+            urgency=Urgency(urgency) if urgency in {u.value for u in Urgency} else Urgency.NORMAL,
+            tier=Tier.VILLAGE,
+        )
+    except ValidationError as invalid:
+        fields = ", ".join(say.word("field", str(e["loc"][0])) for e in invalid.errors() if e["loc"])
+        return await again(422, say.gettext("Please check: %(fields)s", fields=fields))
+    await petition_ids.claim(here.pool, petition_id, FILING_SERVICE)
+    await here.petitions.file(filing)
+    return RedirectResponse(f"/o/{petition_id}", status_code=303)
+
+
+def _contact(household_id: str, name: str, phone: str | None) -> PetitionerContact:
+    """The household as petitioner; a directory phone the contract does not take is left out."""
+    try:
+        return PetitionerContact(petitioner_id=household_id, name=name or household_id, phone=phone)
+    except ValidationError:
+        return PetitionerContact(petitioner_id=household_id, name=name or household_id)
