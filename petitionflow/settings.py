@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     open311_nearest_metres: float = 200.0
     """How far outside every village boundary an Open311 point may fall and still go to the nearest
     village, in metres on the ground."""
+    checkpoint_key_file: Path | None = None
+    """The deployment's private key that signs the audit's checkpoints (PEM, Ed25519; write one with
+    ``petitionflow audit keygen``). Unset: ``data_dir/checkpoint-key.pem``, which ``petitionflow dev``
+    generates when missing."""
+
+    def checkpoint_key(self) -> Path:
+        """The checkpoint signing key's file: the configured one, or the dev stack's."""
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

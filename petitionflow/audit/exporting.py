@@ -14,7 +14,8 @@ from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError,
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.audit.history import fetch_runs, read_evidence
-from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent
+from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent, SupersededEvent
+from petitionflow.audit.tables import load_rows
 from schemas import upcasting
 from schemas.common import PetitionId
 from schemas.events import Envelope
@@ -60,6 +61,8 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
         if max((e.seq for e in events), default=0) <= sent:
             break
+    tables = (await load_rows(pool, [petition_id]))[petition_id]
+    superseded = (await load_superseded(pool, [petition_id])).get(petition_id, [])
     return AuditExport(
         petition_id=petition_id,
         workflow_id=wid,
@@ -68,6 +71,8 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         events=events,
         read_model=read_model,
         view=view,
+        tables=tables,
+        superseded=superseded,
     )
 
 
@@ -118,6 +123,30 @@ async def load_store(db: Db, petition_ids: Sequence[PetitionId]) -> dict[Petitio
     for row in petition_rows:
         events, _ = found.get(row["petition_id"], ([], None))
         found[row["petition_id"]] = (events, read_model_row(row))
+    return found
+
+
+_SUPERSEDED_SELECT = (
+    "SELECT petition_id, seq, type, version, at, actor::text AS actor, body::text AS body,"
+    " prev_hash, hash, recorded_at, superseded_at, reason FROM superseded_events"
+    " WHERE petition_id = any($1::text[]) ORDER BY petition_id, superseded_at, seq"
+)
+
+
+async def load_superseded(
+    db: Db, petition_ids: Sequence[PetitionId]
+) -> dict[PetitionId, list[SupersededEvent]]:
+    """The rows of ``superseded_events`` of ``petition_ids``, in the order they were replaced."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(_SUPERSEDED_SELECT, list(petition_ids))
+    found: dict[PetitionId, list[SupersededEvent]] = {}
+    for row in rows:
+        stored = stored_event(row)
+        found.setdefault(row["petition_id"], []).append(
+            SupersededEvent.model_construct(
+                **dict(stored), superseded_at=row["superseded_at"], reason=row["reason"]
+            )
+        )
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -20,7 +20,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from petitionflow.audit._diff import differences
-from petitionflow.audit.exporting import export, histories, jsonable_column, load_store, raw_event
+from petitionflow.audit.checkpoints import as_checkpoint, check_log
+from petitionflow.audit.exporting import (
+    export,
+    histories,
+    jsonable_column,
+    load_store,
+    load_superseded,
+    raw_event,
+)
 from petitionflow.audit.history import (
     HistoryEvidence,
     SentEnvelope,
@@ -35,14 +43,18 @@ from petitionflow.audit.models import (
     Finding,
     Json,
     StoredEvent,
+    SupersededEvent,
     VerifyReport,
 )
+from petitionflow.audit.signing import Checkpoint
+from petitionflow.audit.tables import Rows, compare_rows, expected_rows, load_rows
 from petitionflow.converter import data_converter
 from schemas import upcasting
 from schemas.common import PetitionId
 from schemas.state import PetitionState
 from schemas.workflow import WORKFLOW_TYPE, workflow_id
 from store import chain
+from store import checkpoints as checkpoint_store
 from store._db import Db, connection
 from store.projections import PETITION_COLUMNS, PetitionProjection
 from workflows.petition import PetitionWorkflow
@@ -62,6 +74,22 @@ class Evidence:
     read_model: dict[str, Json] | None
     view: dict[str, Json] | None
     runs: list[WorkflowHistory] | None
+    tables: Rows | None = None
+    """The stored echo wall, tier_stints and notifications rows; None: not compared."""
+    superseded: list[SupersededEvent] | None = None
+    """The petition's rows of ``superseded_events``; None: not audited."""
+
+
+def _evidence(exported: AuditExport, runs: list[WorkflowHistory] | None) -> Evidence:
+    return Evidence(
+        exported.petition_id,
+        exported.events,
+        exported.read_model,
+        exported.view,
+        runs,
+        tables=exported.tables,
+        superseded=exported.superseded,
+    )
 
 
 # ------------------------------------------------------------------------------------- entry points
@@ -72,7 +100,7 @@ async def verify(
 ) -> VerifyReport:
     """Verify one petition against the live servers (every check)."""
     exported = await export(client, pool, petition_id)
-    evidence = Evidence(petition_id, exported.events, exported.read_model, exported.view, histories(exported))
+    evidence = _evidence(exported, histories(exported))
     return (await check_all([evidence], source="live", workflows=workflows))[0]
 
 
@@ -81,14 +109,10 @@ async def verify_export(exported: AuditExport, *, workflows: Sequence[type] = WO
     try:
         runs = histories(exported)
     except Exception as error:
-        report = check(
-            Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, None),
-            source="export",
-        )
+        report = check(_evidence(exported, None), source="export")
         finding = Finding(check=Check.REPLAY, message=f"the export's histories do not parse: {error}")
         return report.model_copy(update={"findings": [finding, *report.findings]})
-    evidence = Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, runs)
-    return (await check_all([evidence], source="export", workflows=workflows))[0]
+    return (await check_all([_evidence(exported, runs)], source="export", workflows=workflows))[0]
 
 
 ProgressFn = Callable[[int, int], None]
@@ -101,10 +125,12 @@ class Sweep:
 
     reports: list[VerifyReport]
     notes: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    """What is wrong with the log as a whole: it no longer extends the checkpoint it was checked on."""
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.reports)
+        return not self.findings and all(report.ok for report in self.reports)
 
 
 async def verify_all(
@@ -115,32 +141,60 @@ async def verify_all(
     concurrency: int = 16,
     workflows: Sequence[type] = WORKFLOWS,
     on_progress: ProgressFn | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Sweep:
-    """Verify every petition the event log or Temporal knows of, ``batch`` at a time.
+    """Verify every petition the event log or Temporal knows of, ``batch`` at a time, and that the
+    log still holds the tree of ``checkpoint`` (default: the latest stored one) leaf for leaf.
 
-    Without ``client`` only the PostgreSQL side is checked (chain, fold, read model), and that is
+    Without ``client`` only the PostgreSQL side is checked (chain, fold, read models), and that is
     noted in each report.
     """
     ids, notes = await petition_ids(pool, client)
+    sweep_findings: list[Finding] = []
+    if checkpoint is None:
+        latest = await checkpoint_store.latest_checkpoint(pool)
+        checkpoint = None if latest is None else as_checkpoint(latest)
+    if checkpoint is None:
+        notes.append("no checkpoint was taken yet: the log's growth was not checked")
+    else:
+        sweep_findings += await check_log(pool, checkpoint)
     reports: list[VerifyReport] = []
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         stored = await load_store(pool, chunk)
+        tables = await load_rows(pool, chunk)
+        superseded = await load_superseded(pool, chunk)
         runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
         if client is not None:
             runs = await _fetch_all_runs(client, chunk, concurrency)
-        evidence = [Evidence(pid, *stored.get(pid, ([], None)), view=None, runs=runs[pid]) for pid in chunk]
+        evidence = [
+            Evidence(
+                pid,
+                *stored.get(pid, ([], None)),
+                view=None,
+                runs=runs[pid],
+                tables=tables[pid],
+                superseded=superseded.get(pid, []),
+            )
+            for pid in chunk
+        ]
         reports += await check_all(evidence, source="live", workflows=workflows)
         if on_progress is not None:
             on_progress(len(reports), len(ids))
-    return Sweep(reports=reports, notes=notes)
+    return Sweep(reports=reports, notes=notes, findings=sweep_findings)
 
 
 async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId], list[str]]:
     """Every petition id in the event log, its read models, and (when it can list) Temporal."""
     notes: list[str] = []
     async with connection(pool) as conn:
-        rows = await conn.fetch("SELECT petition_id FROM streams UNION SELECT petition_id FROM petitions")
+        # Every table a petition leaves rows in: one deleted from the log still shows by the others.
+        rows = await conn.fetch(
+            "SELECT petition_id FROM streams UNION SELECT petition_id FROM petitions"
+            " UNION SELECT petition_id FROM petition_ids UNION SELECT petition_id FROM echo_wall"
+            " UNION SELECT petition_id FROM tier_stints UNION SELECT petition_id FROM notifications"
+            " UNION SELECT petition_id FROM superseded_events"
+        )
     ids = {r["petition_id"] for r in rows}
     if client is not None:
         prefix = workflow_id("")
@@ -274,6 +328,17 @@ def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyRep
     findings += view_findings
     notes += view_notes
     findings += compare_read_model(evidence.read_model, folded)
+    if evidence.tables is None:
+        notes.append("the export holds no echo_wall, tier_stints or notifications rows: not compared")
+    elif folded.rows is not None:
+        findings += compare_rows(folded.rows, evidence.tables)
+    explained: list[str] = []
+    if evidence.superseded is None:
+        notes.append("the export holds no superseded_events rows: not audited")
+    elif evidence.superseded:
+        checked.append(Check.SUPERSEDED)
+        superseded_findings, explained = check_superseded(pid, evidence.superseded, rows, told, evidence.runs)
+        findings += superseded_findings
     return VerifyReport(
         petition_id=pid,
         source=source,
@@ -284,6 +349,7 @@ def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyRep
         checked=checked,
         findings=findings,
         notes=notes,
+        superseded=explained,
     )
 
 
@@ -346,6 +412,8 @@ class Folded:
     folded_to: int
     """The last seq folded (0: none); a fold that failed stops short of the last row."""
     findings: list[Finding]
+    rows: Rows | None = None
+    """The echo wall, tier_stints and notifications rows the fold gives; None when it stopped short."""
 
 
 def fold_rows(rows: Sequence[StoredEvent], wanted: Iterable[int | None] = ()) -> Folded:
@@ -381,7 +449,8 @@ def fold_rows(rows: Sequence[StoredEvent], wanted: Iterable[int | None] = ()) ->
     if state is not None:
         values = projection.petition_record()
         record = {c: jsonable_column(c, v) for c, v in zip(PETITION_COLUMNS, values, strict=True)}
-    return Folded(state, states_at, record, 0 if state is None else state.seq, findings)
+    tables = None if findings else expected_rows(projection)
+    return Folded(state, states_at, record, 0 if state is None else state.seq, findings, tables)
 
 
 def _row_form(event: dict[str, Json]) -> dict[str, Json]:
@@ -579,6 +648,8 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
         return [
             Finding(
                 check=Check.READ_MODEL,
+                table="petitions",
+                row=(expected or stored or {}).get("petition_id"),
                 message="the petitions row is missing"
                 if stored is None
                 else "a petitions row without events",
@@ -589,6 +660,8 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
     return [
         Finding(
             check=Check.READ_MODEL,
+            table="petitions",
+            row=expected.get("petition_id"),
             seq=folded.folded_to,
             field=path,
             message=f"petitions row: {path} differs from the fold of the event log",
@@ -597,3 +670,111 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
         )
         for path, want, got in differences(expected, stored)
     ]
+
+
+def check_superseded(
+    petition_id: PetitionId,
+    superseded: Sequence[SupersededEvent],
+    rows: Sequence[StoredEvent],
+    told: HistoryEvidence,
+    runs: Sequence[WorkflowHistory] | None,
+) -> tuple[list[Finding], list[str]]:
+    """Each row of ``superseded_events`` must be an event a lost workflow task wrote: it hashes to its
+    hash, links to the event before it (in the log, or replaced with it), was replaced after it was
+    written, and is not in Temporal's history (a task the history holds was not lost). Returns the
+    findings and one explanation per row."""
+    findings: list[Finding] = []
+    explained: list[str] = []
+    stored = {row.seq: row for row in rows}
+    batches: dict[tuple[datetime, int], SupersededEvent] = {(r.superseded_at, r.seq): r for r in superseded}
+    sent: dict[int, list[SentEnvelope]] = {}
+    for envelope in told.envelopes:
+        if envelope.petition_id == petition_id:
+            sent.setdefault(envelope.seq, []).append(envelope)
+
+    def finding(row: SupersededEvent, field: str | None, message: str, expected: Json, found: Json) -> None:
+        findings.append(
+            Finding(
+                check=Check.SUPERSEDED,
+                table="superseded_events",
+                row=f"{petition_id}/{row.seq}/{chain.canonical_at(row.superseded_at)}",
+                seq=row.seq,
+                field=field,
+                message=message,
+                expected=expected,
+                found=found,
+            )
+        )
+
+    for row in superseded:
+        data = chain.content(petition_id, row.seq, row.type, row.version, row.at, row.actor, row.body)
+        recomputed = chain.link(bytes.fromhex(row.prev_hash), data).hex()
+        if recomputed != row.hash:
+            finding(
+                row,
+                "hash",
+                f"superseded seq {row.seq} does not hash to its hash: altered or invented",
+                recomputed,
+                row.hash,
+            )
+        before = batches.get((row.superseded_at, row.seq - 1))
+        links_to = (
+            chain.GENESIS.hex()
+            if row.seq == 1
+            else before.hash
+            if before is not None
+            else stored[row.seq - 1].hash
+            if row.seq - 1 in stored
+            else None
+        )
+        if links_to != row.prev_hash:
+            finding(
+                row,
+                "prev_hash",
+                f"superseded seq {row.seq} links to no event before it: invented",
+                links_to,
+                row.prev_hash,
+            )
+        if row.recorded_at is not None and row.superseded_at < row.recorded_at:
+            finding(
+                row,
+                "superseded_at",
+                f"superseded seq {row.seq} was replaced before it was written",
+                chain.canonical_at(row.recorded_at),
+                chain.canonical_at(row.superseded_at),
+            )
+        current = stored.get(row.seq)
+        if current is not None and current.hash == row.hash:
+            finding(
+                row,
+                None,
+                f"superseded seq {row.seq} is still in the event log, unchanged: not replaced",
+                None,
+                row.hash,
+            )
+        in_history = [
+            e for e in sent.get(row.seq, []) if not differences(_row_form(e.event), _stored_form(row))
+        ]
+        if in_history:
+            finding(
+                row,
+                None,
+                f"superseded seq {row.seq} ({row.type}) is in Temporal's history: its workflow task was"
+                " not lost, so it may not be replaced",
+                None,
+                in_history[0].run_id,
+            )
+        why = row.reason or "a later workflow task's append replaced it (store.append_plan, rule 3)"
+        witness = (
+            "it is not in Temporal's history"
+            if runs is not None and not in_history
+            else "Temporal was not consulted"
+            if runs is None
+            else "BUT it is in Temporal's history"
+        )
+        recorded = "?" if row.recorded_at is None else chain.canonical_at(row.recorded_at)
+        explained.append(
+            f"seq {row.seq} ({row.type}) written {recorded} by a workflow task that was lost, superseded"
+            f" {chain.canonical_at(row.superseded_at)}: {why}; {witness}"
+        )
+    return findings, explained
