@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +24,8 @@ from petitionflow import logs
 from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
+from petitionflow.audit import schedule
+from petitionflow.audit.signing import load_or_create
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
@@ -115,6 +117,7 @@ async def _run_dev(
             api_port=api_port,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
             directory=directory,
+            checkpoint_key=settings.checkpoint_key_file or stack.data_dir / "checkpoint-key.pem",
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
@@ -142,6 +145,7 @@ async def _serve(
     api_host: str = "127.0.0.1",
     on_ready: Callable[[], None] | None = None,
     directory: Path | str | None = None,
+    checkpoint_key: Path | None = None,
 ) -> None:
     """Run a worker (unless not ``run_worker``) and the HTTP API (on ``api_port``) until SIGINT or
     SIGTERM, then stop gracefully. ``dev``, ``worker`` and ``api`` all come here; the connections
@@ -149,13 +153,16 @@ async def _serve(
 
     ``directory``: a folder of directory files to import first (unless its files are the current
     version already), or ``SAMPLE`` for the generated sample county when the directory is empty.
-    The API's Open311 ``address_id`` then resolves against the current directory version."""
+    The API's Open311 ``address_id`` then resolves against the current directory version.
+
+    ``checkpoint_key``: the audit's schedule runs beside the worker, hourly, signing checkpoints
+    with this key (generated there when missing: ``dev``)."""
     stop = worker.stop_on_signals()
     async with worker.connected(
         settings, temporal_address=temporal_address, database_url=database_url
     ) as connections:
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
-        async with running:
+        async with running, _audit_schedule(connections.pool, checkpoint_key, stop):
             api = None
             if api_port is not None:
                 if directory is not None:
@@ -193,6 +200,21 @@ async def _serve(
                 with contextlib.suppress(asyncio.CancelledError):
                     await api
             console.print("stopping ...")
+
+
+@contextlib.asynccontextmanager
+async def _audit_schedule(pool: asyncpg.Pool, key: Path | None, stop: asyncio.Event) -> AsyncIterator[None]:
+    if key is None:
+        yield
+        return
+    task = asyncio.create_task(
+        schedule.every(schedule.DEFAULT_EVERY, stop, schedule.checkpointing(pool, load_or_create(key)))
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:

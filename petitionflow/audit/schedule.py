@@ -1,0 +1,44 @@
+"""The audit's schedule: what ``petitionflow dev`` (and ``audit checkpoint --every``) runs beside the
+worker, once at start and then every period until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+
+from petitionflow.audit.checkpoints import take_checkpoint
+from petitionflow.audit.signing import Signer
+from store._db import Db
+
+log = structlog.get_logger()
+
+DEFAULT_EVERY = timedelta(hours=1)
+
+Step = Callable[[], Awaitable[None]]
+
+
+async def every(period: timedelta, stop: asyncio.Event, *steps: Step) -> None:
+    """Run ``steps`` in turn now and then every ``period`` until ``stop`` is set. A step that fails
+    is logged and tried again next time: the schedule outlives a database that is down a while."""
+    while not stop.is_set():
+        for step in steps:
+            try:
+                await step()
+            except Exception as error:
+                log.warning("audit_step_failed", step=getattr(step, "__name__", "?"), error=str(error))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), period.total_seconds())
+
+
+def checkpointing(pool: Db, signer: Signer) -> Step:
+    async def checkpoint() -> None:
+        taken = await take_checkpoint(pool, signer)
+        log.info(
+            "audit_checkpoint", tree_size=taken.tree_size, root_hash=taken.root_hash, key_id=taken.key_id
+        )
+
+    return checkpoint
