@@ -13,7 +13,8 @@ import asyncpg
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.audit.history import fetch_runs, read_evidence
+from petitionflow.audit.archive import runs_or_archive
+from petitionflow.audit.history import read_evidence
 from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent, SupersededEvent
 from petitionflow.audit.tables import load_rows
 from schemas import upcasting
@@ -46,6 +47,8 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
     Read in this order so that a petition still moving cannot look tampered with: the workflow's
     view, then its histories (every event the event log holds was sent in them), then the rows.
 
+    The histories come from the archive (``audit.archive``) when Temporal no longer has them.
+
     Raises:
         temporalio.service.RPCError: the workflow does not exist (``NOT_FOUND``) or Temporal failed.
     """
@@ -56,7 +59,7 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
             # task: give the task a moment, then read both sides again (a lost task's stay unsent).
             await asyncio.sleep(0.1)
         view = await _view(client, wid)
-        runs = await fetch_runs(client, wid)
+        runs, from_archive = await runs_or_archive(client, pool, wid)
         events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
         sent = max((e.seq for e in read_evidence(runs).envelopes), default=0)
         if max((e.seq for e in events), default=0) <= sent:
@@ -73,6 +76,7 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         view=view,
         tables=tables,
         superseded=superseded,
+        archived=from_archive,
     )
 
 

@@ -75,6 +75,8 @@ class AuditExport(_Model):
     None in exports made before they were exported (then they are not compared)."""
     superseded: list[SupersededEvent] | None = None
     """The petition's rows of ``superseded_events``; None in exports made before they were exported."""
+    archived: bool = False
+    """The runs came from the store's archive: Temporal no longer had them (retention)."""
 
 
 # ------------------------------------------------------------------------------------------ verify

@@ -9,8 +9,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
+from temporalio.client import Client
 
+from petitionflow.audit.archive import archive_finished
 from petitionflow.audit.checkpoints import take_checkpoint
+from petitionflow.audit.ghosts import sweep_ghosts
 from petitionflow.audit.signing import Signer
 from store._db import Db
 
@@ -32,6 +35,33 @@ async def every(period: timedelta, stop: asyncio.Event, *steps: Step) -> None:
                 log.warning("audit_step_failed", step=getattr(step, "__name__", "?"), error=str(error))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), period.total_seconds())
+
+
+def sweeping(client: Client, pool: Db) -> Step:
+    """Confirm kept tentative rows and supersede ghosts (``audit.ghosts``)."""
+
+    async def sweep() -> None:
+        swept = await sweep_ghosts(client, pool)
+        if swept.superseded or swept.confirmed:
+            log.info("audit_ghosts", superseded=swept.superseded, confirmed=len(swept.confirmed))
+
+    return sweep
+
+
+def archiving(client: Client, pool: Db) -> Step:
+    """Archive the histories of the workflows that ended (``audit.archive``)."""
+
+    async def archive() -> None:
+        done = await archive_finished(client, pool)
+        if done:
+            log.info("audit_archived", petitions=len(done))
+
+    return archive
+
+
+def steps(client: Client, pool: Db, signer: Signer) -> list[Step]:
+    """The schedule's steps, in order: sweep (so kept rows enter the tree), archive, checkpoint."""
+    return [sweeping(client, pool), archiving(client, pool), checkpointing(pool, signer)]
 
 
 def checkpointing(pool: Db, signer: Signer) -> Step:

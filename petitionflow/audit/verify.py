@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from petitionflow.audit._diff import differences
+from petitionflow.audit.archive import runs_or_archive
 from petitionflow.audit.checkpoints import as_checkpoint, check_log
 from petitionflow.audit.exporting import (
     export,
@@ -34,7 +35,6 @@ from petitionflow.audit.history import (
     SentEnvelope,
     StateSnapshot,
     failed_history_event,
-    fetch_runs,
     read_evidence,
 )
 from petitionflow.audit.models import (
@@ -101,7 +101,13 @@ async def verify(
     """Verify one petition against the live servers (every check)."""
     exported = await export(client, pool, petition_id)
     evidence = _evidence(exported, histories(exported))
-    return (await check_all([evidence], source="live", workflows=workflows))[0]
+    report = (await check_all([evidence], source="live", workflows=workflows))[0]
+    return _archived_note(report) if exported.archived else report
+
+
+def _archived_note(report: VerifyReport) -> VerifyReport:
+    note = "Temporal no longer has the history: the archived one was replayed and compared"
+    return report.model_copy(update={"notes": [*report.notes, note]})
 
 
 async def verify_export(exported: AuditExport, *, workflows: Sequence[type] = WORKFLOWS) -> VerifyReport:
@@ -165,8 +171,9 @@ async def verify_all(
         tables = await load_rows(pool, chunk)
         superseded = await load_superseded(pool, chunk)
         runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
+        from_archive: set[PetitionId] = set()
         if client is not None:
-            runs = await _fetch_all_runs(client, chunk, concurrency)
+            runs, from_archive = await _fetch_all_runs(client, pool, chunk, concurrency)
         evidence = [
             Evidence(
                 pid,
@@ -178,7 +185,8 @@ async def verify_all(
             )
             for pid in chunk
         ]
-        reports += await check_all(evidence, source="live", workflows=workflows)
+        checked = await check_all(evidence, source="live", workflows=workflows)
+        reports += [_archived_note(r) if r.petition_id in from_archive else r for r in checked]
         if on_progress is not None:
             on_progress(len(reports), len(ids))
     return Sweep(reports=reports, notes=notes, findings=sweep_findings)
@@ -212,21 +220,27 @@ async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId
 
 
 async def _fetch_all_runs(
-    client: Client, ids: Sequence[PetitionId], concurrency: int
-) -> dict[PetitionId, list[WorkflowHistory] | None]:
+    client: Client, pool: Db, ids: Sequence[PetitionId], concurrency: int
+) -> tuple[dict[PetitionId, list[WorkflowHistory] | None], set[PetitionId]]:
+    """Every petition's runs (from the archive when Temporal no longer has them), and which came
+    from the archive."""
     gate = asyncio.Semaphore(concurrency)
+    from_archive: set[PetitionId] = set()
 
     async def one(pid: PetitionId) -> list[WorkflowHistory] | None:
         async with gate:
             try:
-                return await fetch_runs(client, workflow_id(pid))
+                runs, archived = await runs_or_archive(client, pool, workflow_id(pid))
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     return []
                 raise
+            if archived:
+                from_archive.add(pid)
+            return runs
 
     found = await asyncio.gather(*(one(pid) for pid in ids))
-    return dict(zip(ids, found, strict=True))
+    return dict(zip(ids, found, strict=True)), from_archive
 
 
 # ------------------------------------------------------------------------------------------ checks

@@ -162,7 +162,7 @@ async def _serve(
         settings, temporal_address=temporal_address, database_url=database_url
     ) as connections:
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
-        async with running, _audit_schedule(connections.pool, checkpoint_key, stop):
+        async with running, _audit_schedule(connections, checkpoint_key, stop):
             api = None
             if api_port is not None:
                 if directory is not None:
@@ -203,12 +203,19 @@ async def _serve(
 
 
 @contextlib.asynccontextmanager
-async def _audit_schedule(pool: asyncpg.Pool, key: Path | None, stop: asyncio.Event) -> AsyncIterator[None]:
+async def _audit_schedule(
+    connections: worker.Connections, key: Path | None, stop: asyncio.Event
+) -> AsyncIterator[None]:
+    """The audit's schedule beside the worker: ghosts swept, ended histories archived, a checkpoint
+    signed with ``key`` (generated there when missing), at start and hourly."""
     if key is None:
         yield
         return
+    signer = load_or_create(key)
     task = asyncio.create_task(
-        schedule.every(schedule.DEFAULT_EVERY, stop, schedule.checkpointing(pool, load_or_create(key)))
+        schedule.every(
+            schedule.DEFAULT_EVERY, stop, *schedule.steps(connections.client, connections.pool, signer)
+        )
     )
     try:
         yield
