@@ -101,6 +101,8 @@ class Check(StrEnum):
     SUPERSEDED = "superseded"
     """Is every row of ``superseded_events`` an event of a lost workflow task: intact, linked to the
     log before it, and absent from Temporal's history?"""
+    FIGURES = "figures"
+    """Do the published figures equal the ones the events alone give (``audit figures``)?"""
     CHECKPOINT = "checkpoint"
     """Are the petition's recorded events included in the signed checkpoint, and does the log still
     extend it?"""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,16 +28,19 @@ import worker
 from petitionflow.audit import checkpoints as checkpointing
 from petitionflow.audit import exporting
 from petitionflow.audit.checkpoints import ConsistencyProof, PetitionProof
+from petitionflow.audit.figures import audit_figures
 from petitionflow.audit.models import AuditExport, Check, Finding, TimelineEntry, VerifyReport
 from petitionflow.audit.signing import Checkpoint, Ed25519Signer, read_public_key
 from petitionflow.audit.timeline import state_as_of, timeline
 from petitionflow.audit.verify import Sweep, verify, verify_all, verify_export
 from petitionflow.cli._support import database, fail, run
 from petitionflow.settings import Settings
+from schemas.common import Tier
 from schemas.events import Envelope
 from schemas.state import PetitionState
 from store import checkpoints as checkpoint_store
 from store import eventlog
+from store.models import FigureGroup, FigureRow
 
 EXIT_DISAGREES = 1
 """Verification found a difference: the record cannot be trusted as it stands."""
@@ -572,3 +577,93 @@ def consistency_command(
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------- figures
+
+
+def _served_over_http(api: str, params: dict[str, str]) -> list[FigureRow]:
+    url = api.rstrip("/") + "/v1/figures?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return [FigureRow.model_validate(row) for row in json.loads(answer.read())]
+    except (OSError, ValueError) as error:
+        fail(f"cannot read the figures at {url}: {error}")
+
+
+@audit_app.command("figures")
+def figures_command(
+    by: Annotated[
+        FigureGroup, typer.Option("--by", help="Group by tier, region or official.")
+    ] = FigureGroup.TIER,
+    tier: Annotated[Tier | None, typer.Option("--tier", help="Only stints at this tier.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only stints in this region.")] = None,
+    official: Annotated[str | None, typer.Option("--official", help="Only this official's stints.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Stints entered at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Stints entered before (ISO 8601).")] = None,
+    api: Annotated[
+        str | None,
+        typer.Option("--api", help="Compare with /v1/figures of this base URL (default: the store's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recompute the published figures from the events alone (not from tier_stints) and compare them
+    with what /v1/figures serves. Exit 0 only if they agree."""
+    start = None if since is None else _moment(since)
+    end = None if until is None else _moment(until)
+    served = None
+    if api is not None:
+        params = {"by": by.value}
+        optional: tuple[tuple[str, str | None], ...] = (
+            ("tier", None if tier is None else tier.value),
+            ("region", region),
+            ("official", official),
+            ("since", None if start is None else start.isoformat()),
+            ("until", None if end is None else end.isoformat()),
+        )
+        for name, value in optional:
+            if value is not None:
+                params[name] = value
+        served = _served_over_http(api, params)
+
+    async def work() -> tuple[list[FigureRow], list[Finding]]:
+        async with _servers(temporal=False) as (_, pool):
+            return await audit_figures(
+                pool,
+                by,
+                served=served,
+                tier=tier,
+                region_id=region,
+                official_id=official,
+                since=start,
+                until=end,
+            )
+
+    recomputed, findings = run(work)
+    if as_json:
+        _emit(
+            {
+                "ok": not findings,
+                "figures": [r.model_dump(mode="json") for r in recomputed],
+                "findings": [f.model_dump(mode="json") for f in findings],
+            }
+        )
+    else:
+        grid = Table(title=f"figures by {by.value}, from the events", title_justify="left")
+        for column in ("group", "petitions", "stints", "response", "resolution", "on time", "satisfied"):
+            grid.add_column(column, justify="right")
+        for r in recomputed:
+            grid.add_row(
+                r.group or "(none)",
+                str(r.petitions),
+                str(r.stints),
+                *(
+                    "" if rate is None else f"{rate:.1%}"
+                    for rate in (r.response_rate, r.resolution_rate, r.on_time_rate, r.satisfaction_rate)
+                ),
+            )
+        _out.print(grid)
+        _print_findings("the served figures agree with the events", findings, as_json=False)
+    raise typer.Exit(0 if not findings else EXIT_DISAGREES)
