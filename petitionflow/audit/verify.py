@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -284,14 +285,19 @@ async def replay(
         return {}
     count = max(1, min(replayers, len(runs)))
     failures: dict[str, list[Finding]] = {}
-    for part in await asyncio.gather(*(_replay_part(runs[i::count], workflows) for i in range(count))):
+    # One pool for the replayers, shut down after: a Replayer's own is never shut down.
+    with ThreadPoolExecutor(max_workers=count) as executor:
+        parts = await asyncio.gather(
+            *(_replay_part(runs[i::count], workflows, executor) for i in range(count))
+        )
+    for part in parts:
         for run_id, found in part.items():
             failures.setdefault(run_id, []).extend(found)
     return failures
 
 
 async def _replay_part(
-    runs: Sequence[WorkflowHistory], workflows: Sequence[type]
+    runs: Sequence[WorkflowHistory], workflows: Sequence[type], executor: ThreadPoolExecutor
 ) -> dict[str, list[Finding]]:
     # Unsandboxed, as the deployment's workers run (``worker.build_worker``): the sandbox's own check,
     # no forbidden call, is CI's (every golden history replays sandboxed), and re-importing the
@@ -300,6 +306,7 @@ async def _replay_part(
         workflows=list(workflows),
         data_converter=data_converter(),
         workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_task_executor=executor,
     )
 
     async def each() -> AsyncIterator[WorkflowHistory]:
