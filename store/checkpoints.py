@@ -123,6 +123,15 @@ async def latest_checkpoint(db: Db) -> StoredCheckpoint | None:
     return None if row is None else _checkpoint(row)
 
 
+async def checkpoint_of_size(db: Db, tree_size: int) -> StoredCheckpoint | None:
+    """The latest checkpoint of a tree of ``tree_size`` leaves, or None."""
+    async with connection(db) as conn:
+        row = await conn.fetchrow(
+            "SELECT * FROM audit_checkpoints WHERE tree_size = $1 ORDER BY id DESC LIMIT 1", tree_size
+        )
+    return None if row is None else _checkpoint(row)
+
+
 async def list_checkpoints(db: Db, *, limit: int = 100) -> list[StoredCheckpoint]:
     """The latest ``limit`` checkpoints, newest first."""
     async with connection(db) as conn:

@@ -119,10 +119,13 @@ async def list_published_checkpoints(
 
 
 async def _checkpoint_of_size(app: AppServices, size: int | None, name: str) -> Checkpoint:
-    rows = await checkpoint_store.list_checkpoints(app.pool, limit=1_000_000 if size is not None else 1)
-    for row in rows:
-        if size is None or row.tree_size == size:
-            return as_checkpoint(row)
+    row = (
+        await checkpoint_store.latest_checkpoint(app.pool)
+        if size is None
+        else await checkpoint_store.checkpoint_of_size(app.pool, size)
+    )
+    if row is not None:
+        return as_checkpoint(row)
     if size is None:
         raise ApiError(404, "no_checkpoint", "no checkpoint was taken yet")
     raise ApiError(404, "no_checkpoint", f"{name}: no checkpoint of tree size {size}")

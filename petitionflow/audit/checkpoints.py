@@ -14,11 +14,8 @@ stands for (petition, seq, hash), and the hash covers the whole content, so whoe
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -104,23 +101,6 @@ async def take_checkpoint(db: Db, signer: Signer, *, now: datetime | None = None
         signature=base64.b64decode(issued.signature),
     )
     return issued
-
-
-async def checkpoint_every(
-    db: Db,
-    signer: Signer,
-    every: timedelta,
-    stop: asyncio.Event,
-    *,
-    on_checkpoint: Callable[[Checkpoint], None] | None = None,
-) -> None:
-    """Take a checkpoint now and then every ``every`` until ``stop`` is set (the schedule)."""
-    while not stop.is_set():
-        taken = await take_checkpoint(db, signer)
-        if on_checkpoint is not None:
-            on_checkpoint(taken)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every.total_seconds())
 
 
 async def petition_proof(db: Db, petition_id: PetitionId, checkpoint: Checkpoint) -> PetitionProof:

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from petitionflow.audit.archive import archive_finished
 from petitionflow.audit.checkpoints import take_checkpoint
 from petitionflow.audit.ghosts import sweep_ghosts
-from petitionflow.audit.signing import Signer
+from petitionflow.audit.signing import Checkpoint, Signer
 from store._db import Db
 
 log = structlog.get_logger()
@@ -59,14 +59,20 @@ def archiving(client: Client, pool: Db) -> Step:
     return archive
 
 
-def steps(client: Client, pool: Db, signer: Signer) -> list[Step]:
+def steps(
+    client: Client, pool: Db, signer: Signer, *, on_checkpoint: Callable[[Checkpoint], None] | None = None
+) -> list[Step]:
     """The schedule's steps, in order: sweep (so kept rows enter the tree), archive, checkpoint."""
-    return [sweeping(client, pool), archiving(client, pool), checkpointing(pool, signer)]
+    return [sweeping(client, pool), archiving(client, pool), checkpointing(pool, signer, on_checkpoint)]
 
 
-def checkpointing(pool: Db, signer: Signer) -> Step:
+def checkpointing(
+    pool: Db, signer: Signer, on_checkpoint: Callable[[Checkpoint], None] | None = None
+) -> Step:
     async def checkpoint() -> None:
         taken = await take_checkpoint(pool, signer)
+        if on_checkpoint is not None:
+            on_checkpoint(taken)
         log.info(
             "audit_checkpoint", tree_size=taken.tree_size, root_hash=taken.root_hash, key_id=taken.key_id
         )

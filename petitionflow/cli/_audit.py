@@ -26,7 +26,7 @@ from temporalio.client import Client
 
 import worker
 from petitionflow.audit import checkpoints as checkpointing
-from petitionflow.audit import exporting
+from petitionflow.audit import exporting, schedule
 from petitionflow.audit.checkpoints import ConsistencyProof, PetitionProof
 from petitionflow.audit.figures import audit_figures
 from petitionflow.audit.models import AuditExport, Check, Finding, TimelineEntry, VerifyReport
@@ -506,7 +506,11 @@ def checkpoint_command(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the checkpoint here too.")] = None,
 ) -> None:
-    """Grow the Merkle tree by the events now recorded, sign its size and root, store and print it."""
+    """Grow the Merkle tree by the events now recorded, sign its size and root, store and print it.
+
+    With --every, the audit's schedule until interrupted (what `dev` runs beside its worker): sweep
+    ghost rows and confirm kept tentative ones (so they enter the tree), archive the histories of
+    ended workflows, then the checkpoint; needs Temporal too."""
     signer = _signer(key)
     period = None if every is None else parse_every(every)
 
@@ -518,13 +522,14 @@ def checkpoint_command(
         sys.stdout.flush()
 
     async def work() -> None:
-        async with _servers(temporal=False) as (_, pool):
-            if period is None:
+        if period is None:
+            async with _servers(temporal=False) as (_, pool):
                 show(await checkpointing.take_checkpoint(pool, signer))
-                return
-            await checkpointing.checkpoint_every(
-                pool, signer, period, worker.stop_on_signals(), on_checkpoint=show
-            )
+            return
+        async with _servers() as (client, pool):
+            assert client is not None
+            steps = schedule.steps(client, pool, signer, on_checkpoint=show)
+            await schedule.every(period, worker.stop_on_signals(), *steps)
 
     run(work)
 

@@ -106,3 +106,21 @@ async def test_the_sweep_checks_every_read_model(audit_stack: AuditStack) -> Non
     sweep = await verify_all(audit_stack.pool, client=audit_stack.env.client)
     assert [(r.petition_id, r.ok) for r in sweep.reports] == [("a", True), ("b", False)]
     assert _where(sweep.reports[1].findings)[0][:3] == ("echo_wall", "b/4", "days_to_resolve")
+
+
+async def test_a_petition_deleted_from_the_log_is_still_swept_by_the_rows_it_left(
+    audit_stack: AuditStack,
+) -> None:
+    await happy_petition(audit_stack, "erased")
+    for table in ("events", "streams", "petitions", "echo_wall", "tier_stints"):
+        await audit_stack.pool.execute(f"DELETE FROM {table} WHERE petition_id = 'erased'")
+    sweep = await verify_all(audit_stack.pool, client=audit_stack.env.client)
+    [report] = sweep.reports
+    assert (report.petition_id, report.ok, report.events) == ("erased", False, 0)
+    missing = [f for f in report.findings if f.check is Check.HISTORY]
+    assert [f.seq for f in missing] == [1, 2, 3, 4, 5, 6]
+    assert missing[0].message == (
+        "seq 1 (PetitionFiled) was written to the event log (its activity completed) but is missing from it"
+    )
+    # The messages it owed are still in the outbox, and no event owes them any more.
+    assert {f.table for f in report.findings if f.check is Check.READ_MODEL} == {"notifications"}
