@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import urllib.request
 
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
+from petitionflow.api import create_app, serve
 from petitionflow.audit.figures import audit_figures
 from petitionflow.cli._audit import audit_app
+from petitionflow.dev.embedded_pg import free_port
 from schemas.common import Tier
 from store import queries
 from store.models import FigureGroup
@@ -60,3 +65,43 @@ async def test_a_falsified_fact_behind_the_figures_is_named(
         ["resolved_on_time", "on_time_rate"],
     )
     assert answer["figures"][0]["resolved_on_time"] == 2
+
+
+async def test_the_figures_an_api_serves_are_compared_over_http(
+    audit_stack: AuditStack, database_url: str
+) -> None:
+    await happy_petition(audit_stack, "f-1")
+    await audit_stack.pool.execute(
+        "UPDATE tier_stints SET responded_on_time = false WHERE petition_id = 'f-1'"
+    )
+    app = create_app(temporal_client=audit_stack.env.client, pool=audit_stack.pool)
+    port = free_port()
+    server = asyncio.create_task(serve(app, port=port))
+    env = {"PETITIONFLOW_DATABASE_URL": database_url}
+    try:
+        for _ in range(200):
+            try:
+                await asyncio.to_thread(
+                    urllib.request.urlopen, f"http://127.0.0.1:{port}/v1/figures", timeout=5
+                )
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        args = ["figures", "--by", "official", "--api", f"http://127.0.0.1:{port}", "--json"]
+        with capture_logs():  # the server's request log would go to the CLI's captured stdout
+            served = await asyncio.to_thread(CliRunner().invoke, audit_app, args, env=env)
+    finally:
+        server.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await server
+    assert served.exit_code == 1, served.output
+    assert [
+        (f["row"], f["field"], f["expected"], f["found"]) for f in json.loads(served.stdout)["findings"]
+    ] == [
+        ("village-official", "responded_on_time", 1, 0),
+        ("village-official", "response_rate", 1.0, 0.0),
+    ]
+    gone = await asyncio.to_thread(
+        CliRunner().invoke, audit_app, ["figures", "--api", f"http://127.0.0.1:{port}"], env=env
+    )
+    assert (gone.exit_code, "cannot read the figures at" in gone.output) == (2, True)
