@@ -63,6 +63,18 @@ class ConsistencyProof(_Model):
     path: list[str]
 
 
+class TreeBroken(Exception):
+    """The log no longer holds a leaf of the tree: recorded events were removed (tampering, or a
+    conflict settled below the recorded mark). No checkpoint is signed until it is audited."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(
+            f"the event log no longer holds leaf {position} of the audit's tree: recorded events were"
+            " removed; no checkpoint is signed until `petitionflow audit verify --all` is looked into"
+        )
+        self.position = position
+
+
 def as_checkpoint(row: store.StoredCheckpoint) -> Checkpoint:
     return Checkpoint(
         tree_size=row.tree_size,
@@ -87,8 +99,13 @@ async def take_checkpoint(db: Db, signer: Signer, *, now: datetime | None = None
     latest = await store.latest_checkpoint(db)
     if latest is not None and latest.tree_size == size and latest.public_key == signer.public_key():
         return as_checkpoint(latest)
-    leaves = [_leaf(leaf) for leaf in await store.leaves(db, size)]
-    root = merkle.root(leaves)
+    tree = await store.leaves(db, size)
+    for position, leaf in enumerate(tree):
+        if leaf.tree_index != position:
+            raise TreeBroken(position)
+    if len(tree) != size:
+        raise TreeBroken(len(tree))
+    root = merkle.root([_leaf(leaf) for leaf in tree])
     issued = sign_checkpoint(signer, size, root, (now or datetime.now(UTC)).astimezone(UTC))
     await store.save_checkpoint(
         db,

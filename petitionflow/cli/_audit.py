@@ -524,7 +524,10 @@ def checkpoint_command(
     async def work() -> None:
         if period is None:
             async with _servers(temporal=False) as (_, pool):
-                show(await checkpointing.take_checkpoint(pool, signer))
+                try:
+                    show(await checkpointing.take_checkpoint(pool, signer))
+                except checkpointing.TreeBroken as broken:
+                    fail(str(broken), EXIT_DISAGREES)
             return
         async with _servers() as (client, pool):
             assert client is not None

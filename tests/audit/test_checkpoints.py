@@ -7,9 +7,12 @@ import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from petitionflow.audit import checkpoints as cp
 from petitionflow.audit.signing import Ed25519Signer, sign_checkpoint
 from petitionflow.audit.verify import verify_all
+from store import checkpoints as store
 from tests.audit.conftest import AuditStack, happy_petition
 
 KEY = Ed25519Signer.generate()
@@ -118,7 +121,6 @@ async def test_the_schedule_takes_a_checkpoint_at_start_and_survives_a_failing_s
     audit_stack: AuditStack,
 ) -> None:
     from petitionflow.audit import schedule
-    from store import checkpoints as store
 
     await happy_petition(audit_stack, "scheduled")
     stop = asyncio.Event()
@@ -138,3 +140,14 @@ async def test_the_schedule_takes_a_checkpoint_at_start_and_survives_a_failing_s
     assert ran == ["failing", "last"]
     latest = await store.latest_checkpoint(audit_stack.pool)
     assert latest is not None and latest.tree_size == await _recorded(audit_stack)
+
+
+async def test_no_checkpoint_is_signed_over_a_tree_that_lost_a_leaf(audit_stack: AuditStack) -> None:
+    await happy_petition(audit_stack, "holed")
+    first = await cp.take_checkpoint(audit_stack.pool, KEY)
+    await audit_stack.pool.execute("DELETE FROM events WHERE petition_id = 'holed' AND seq = 1")
+    await happy_petition(audit_stack, "after")
+    with pytest.raises(cp.TreeBroken, match="no longer holds leaf 0 of the audit's tree"):
+        await cp.take_checkpoint(audit_stack.pool, KEY)
+    latest = await store.latest_checkpoint(audit_stack.pool)
+    assert latest is not None and latest.tree_size == first.tree_size
