@@ -17,6 +17,7 @@ ALL = [
     "007_idempotency_keys.sql",
     "008_rate_limits.sql",
     "011_directory.sql",
+    "019_audit_checkpoints.sql",
 ]
 
 
