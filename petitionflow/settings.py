@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     """The time zone the web pages show dates in, and count the dashboard's months in."""
     web_session_hours: float = Field(default=8.0, gt=0)
     """How long an official's web session lasts after signing in with a one-time code."""
+    checkpoint_key_file: Path | None = None
+    """The deployment's private key that signs the audit's checkpoints (PEM, Ed25519; write one with
+    ``petitionflow audit keygen``). Unset: ``data_dir/checkpoint-key.pem``, which ``petitionflow dev``
+    generates when missing."""
+
+    def checkpoint_key(self) -> Path:
+        """The checkpoint signing key's file: the configured one, or the dev stack's."""
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
     def temporal(self) -> str:
         """The Temporal frontend to talk to: the configured one, or the dev stack's."""

@@ -109,6 +109,7 @@ def create_app(
     app.include_router(native.router, dependencies=checked)
     app.include_router(open311.router, dependencies=checked)
     app.include_router(audit.router, dependencies=checked)
+    app.include_router(audit.public_router, dependencies=checked)
     app.include_router(directory.router, dependencies=checked)
     app.include_router(petitioner.router, dependencies=checked)
     app.state.proofs = proofs or petitioner.ProofConfig()

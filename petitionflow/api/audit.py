@@ -15,10 +15,19 @@ from petitionflow.api.deps import AppServices, Reader, official
 from petitionflow.api.errors import ApiError
 from petitionflow.api.params import UtcMoment
 from petitionflow.audit import AuditExport, TimelineEntry, VerifyReport, export, petition_timeline, verify
+from petitionflow.audit.checkpoints import (
+    ConsistencyProof,
+    PetitionProof,
+    as_checkpoint,
+    consistency_proof,
+    petition_proof,
+)
+from petitionflow.audit.signing import Checkpoint
 from petitionflow.audit.timeline import petition_state_as_of
 from schemas.common import Actor, PetitionId, Role
 from schemas.state import PetitionState
 from store import access, queries
+from store import checkpoints as checkpoint_store
 from store.access import AccessRead
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -172,3 +181,71 @@ async def access_log(
             headers["X-Next-After"] = str(next_after)
         return Response(access_log_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
     return AccessLogPage(items=rows, next_after=next_after)
+
+
+# ----------------------------------------------------------------------- public: checkpoints, proofs
+
+public_router = APIRouter(prefix="/v1/audit", tags=["audit"])
+"""Routes anyone may call: the signed checkpoints and the proofs checked against them."""
+
+
+@public_router.get("/checkpoints", response_model=list[Checkpoint])
+async def list_published_checkpoints(
+    app: AppServices,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many, newest first.")] = 100,
+) -> list[Checkpoint]:
+    """The signed checkpoints (tree size, root, signature and the public key), newest first: check
+    them with ``petitionflow audit verify --checkpoint FILE --public-key KEY``."""
+    return [as_checkpoint(row) for row in await checkpoint_store.list_checkpoints(app.pool, limit=limit)]
+
+
+async def _checkpoint_of_size(app: AppServices, size: int | None, name: str) -> Checkpoint:
+    row = (
+        await checkpoint_store.latest_checkpoint(app.pool)
+        if size is None
+        else await checkpoint_store.checkpoint_of_size(app.pool, size)
+    )
+    if row is not None:
+        return as_checkpoint(row)
+    if size is None:
+        raise ApiError(404, "no_checkpoint", "no checkpoint was taken yet")
+    raise ApiError(404, "no_checkpoint", f"{name}: no checkpoint of tree size {size}")
+
+
+@public_router.get(
+    "/petitions/{petition_id}/proof",
+    response_model=PetitionProof,
+    responses={404: {"description": "No such petition, or no checkpoint yet"}},
+)
+async def petition_proof_route(
+    petition_id: PetitionId,
+    app: AppServices,
+    tree_size: Annotated[
+        int | None, Query(ge=0, description="The checkpoint's tree size (default: the latest checkpoint).")
+    ] = None,
+) -> PetitionProof:
+    """The petition's public events (seq, type, time, chain hashes) in a checkpoint's tree, each with
+    its inclusion proof: ``petitionflow audit verify --proof FILE --checkpoint FILE --public-key KEY``."""
+    if await queries.get_petition(app.pool, petition_id) is None:
+        raise _not_found(petition_id)
+    checkpoint = await _checkpoint_of_size(app, tree_size, "tree_size")
+    return await petition_proof(app.pool, petition_id, checkpoint)
+
+
+@public_router.get(
+    "/checkpoints/consistency",
+    response_model=ConsistencyProof,
+    responses={404: {"description": "No checkpoint of that size"}},
+)
+async def consistency_route(
+    app: AppServices,
+    first: Annotated[int, Query(ge=0, description="The earlier checkpoint's tree size.")],
+    second: Annotated[int, Query(ge=0, description="The later checkpoint's tree size.")],
+) -> ConsistencyProof:
+    """The proof that the later checkpoint extends the earlier:
+    ``petitionflow audit verify --consistency FILE --public-key KEY``."""
+    if first > second:
+        raise ApiError(422, "invalid_request", "first: must not be larger than second")
+    a = await _checkpoint_of_size(app, first, "first")
+    b = await _checkpoint_of_size(app, second, "second")
+    return await consistency_proof(app.pool, a, b)

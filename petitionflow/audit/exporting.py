@@ -13,8 +13,10 @@ import asyncpg
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.audit.history import decoded, fetch_runs, needed_key_ids, read_evidence
-from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent
+from petitionflow.audit.archive import runs_or_archive
+from petitionflow.audit.history import decoded, needed_key_ids, read_evidence
+from petitionflow.audit.models import AuditExport, ExportedRun, Json, StoredEvent, SupersededEvent
+from petitionflow.audit.tables import load_rows
 from schemas import upcasting
 from schemas.common import PetitionId
 from schemas.events import Envelope
@@ -48,6 +50,8 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
     Read in this order so that a petition still moving cannot look tampered with: the workflow's
     view, then its histories (every event the event log holds was sent in them), then the rows.
 
+    The histories come from the archive (``audit.archive``) when Temporal no longer has them.
+
     Raises:
         temporalio.service.RPCError: the workflow does not exist (``NOT_FOUND``) or Temporal failed.
     """
@@ -58,12 +62,14 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
             # task: give the task a moment, then read both sides again (a lost task's stay unsent).
             await asyncio.sleep(0.1)
         view = await _view(client, wid)
-        runs = await fetch_runs(client, wid)
+        runs, from_archive = await runs_or_archive(client, pool, wid)
         events, read_model = (await load_store(pool, [petition_id])).get(petition_id, ([], None))
         plain = await decoded(runs, client.data_converter)
         sent = max((e.seq for e in read_evidence(plain).envelopes), default=0)
         if max((e.seq for e in events), default=0) <= sent:
             break
+    tables = (await load_rows(pool, [petition_id]))[petition_id]
+    superseded = (await load_superseded(pool, [petition_id])).get(petition_id, [])
     return AuditExport(
         petition_id=petition_id,
         workflow_id=wid,
@@ -73,6 +79,9 @@ async def export(client: Client, pool: Db, petition_id: PetitionId) -> AuditExpo
         events=events,
         read_model=read_model,
         view=view,
+        tables=tables,
+        superseded=superseded,
+        archived=from_archive,
     )
 
 
@@ -123,6 +132,30 @@ async def load_store(db: Db, petition_ids: Sequence[PetitionId]) -> dict[Petitio
     for row in petition_rows:
         events, _ = found.get(row["petition_id"], ([], None))
         found[row["petition_id"]] = (events, read_model_row(row))
+    return found
+
+
+_SUPERSEDED_SELECT = (
+    "SELECT petition_id, seq, type, version, at, actor::text AS actor, body::text AS body,"
+    " prev_hash, hash, recorded_at, superseded_at, reason FROM superseded_events"
+    " WHERE petition_id = any($1::text[]) ORDER BY petition_id, superseded_at, seq"
+)
+
+
+async def load_superseded(
+    db: Db, petition_ids: Sequence[PetitionId]
+) -> dict[PetitionId, list[SupersededEvent]]:
+    """The rows of ``superseded_events`` of ``petition_ids``, in the order they were replaced."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(_SUPERSEDED_SELECT, list(petition_ids))
+    found: dict[PetitionId, list[SupersededEvent]] = {}
+    for row in rows:
+        stored = stored_event(row)
+        found.setdefault(row["petition_id"], []).append(
+            SupersededEvent.model_construct(
+                **dict(stored), superseded_at=row["superseded_at"], reason=row["reason"]
+            )
+        )
     return found
 
 

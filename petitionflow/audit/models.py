@@ -39,6 +39,15 @@ class StoredEvent(_Model):
     recorded_at: datetime | None = None
 
 
+class SupersededEvent(StoredEvent):
+    """One row of ``superseded_events``: an event a lost workflow task wrote, replaced since."""
+
+    superseded_at: datetime
+    reason: str | None = None
+    """Why it was replaced: NULL when a later task's append replaced it (``store.append_plan``), the
+    sweeper's words when it found a ghost (``audit.ghosts``)."""
+
+
 class ExportedRun(_Model):
     """One run of the petition's workflow; ``history`` is what ``WorkflowHistory.from_json`` reads."""
 
@@ -64,6 +73,13 @@ class AuditExport(_Model):
     key_ids: list[str] = []
     """The ids of the payload keys (``petitionflow.codec``) the histories were encrypted with: an
     offline ``verify --keys KEYFILE`` needs a key file listing each; empty for plain histories."""
+    tables: dict[str, list[dict[str, Json]]] | None = None
+    """The petition's rows of ``echo_wall``, ``tier_stints`` and ``notifications`` (``audit.tables``);
+    None in exports made before they were exported (then they are not compared)."""
+    superseded: list[SupersededEvent] | None = None
+    """The petition's rows of ``superseded_events``; None in exports made before they were exported."""
+    archived: bool = False
+    """The runs came from the store's archive: Temporal no longer had them (retention)."""
 
 
 # ------------------------------------------------------------------------------------------ verify
@@ -83,7 +99,16 @@ class Check(StrEnum):
     VIEW = "view"
     """Does the fold equal the workflow's own view: its query answer, the states its history carries?"""
     READ_MODEL = "read_model"
-    """Does the ``petitions`` row equal the one the fold gives?"""
+    """Do the read models (the ``petitions`` row, the echo wall, ``tier_stints``, the notifications
+    owed) equal the rows the fold gives? A finding names the ``table`` and the ``row``."""
+    SUPERSEDED = "superseded"
+    """Is every row of ``superseded_events`` an event of a lost workflow task: intact, linked to the
+    log before it, and absent from Temporal's history?"""
+    FIGURES = "figures"
+    """Do the published figures equal the ones the events alone give (``audit figures``)?"""
+    CHECKPOINT = "checkpoint"
+    """Are the petition's recorded events included in the signed checkpoint, and does the log still
+    extend it?"""
 
 
 class Finding(_Model):
@@ -98,6 +123,10 @@ class Finding(_Model):
     check: Check
     message: str
     seq: int | None = None
+    table: str | None = None
+    """The read-model table (``read_model`` findings): ``petitions``, ``echo_wall`` ..."""
+    row: str | None = None
+    """The row's key in ``table``: ``p-1/4`` (petition, seq), ``p-1/1`` (petition, stint_no) ..."""
     field: str | None = None
     """A dotted path: ``body.public_summary``, ``state.tier``, ``stage``."""
     expected: Json = None
@@ -121,6 +150,8 @@ class VerifyReport(_Model):
     findings: list[Finding]
     notes: list[str] = []
     """What could not be checked, and why (not a failure)."""
+    superseded: list[str] = []
+    """One explanation per row of ``superseded_events`` (why it is not in the log)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -19,17 +20,25 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from petitionflow.audit._diff import differences
-from petitionflow.audit.exporting import export, histories, jsonable_column, load_store, raw_event
+from petitionflow.audit.archive import runs_or_archive
+from petitionflow.audit.checkpoints import as_checkpoint, check_log
+from petitionflow.audit.exporting import (
+    export,
+    histories,
+    jsonable_column,
+    load_store,
+    load_superseded,
+    raw_event,
+)
 from petitionflow.audit.history import (
     HistoryEvidence,
     SentEnvelope,
     StateSnapshot,
     decoded,
     failed_history_event,
-    fetch_runs,
     read_evidence,
 )
 from petitionflow.audit.models import (
@@ -38,8 +47,11 @@ from petitionflow.audit.models import (
     Finding,
     Json,
     StoredEvent,
+    SupersededEvent,
     VerifyReport,
 )
+from petitionflow.audit.signing import Checkpoint
+from petitionflow.audit.tables import Rows, compare_rows, expected_rows, load_rows
 from petitionflow.codec import DecryptionError
 from petitionflow.converter import data_converter
 from schemas import upcasting
@@ -47,6 +59,7 @@ from schemas.common import PetitionId
 from schemas.state import PetitionState
 from schemas.workflow import WORKFLOW_TYPE, workflow_id
 from store import chain
+from store import checkpoints as checkpoint_store
 from store._db import Db, connection
 from store.projections import PETITION_COLUMNS, PetitionProjection
 from workflows.petition import PetitionWorkflow
@@ -66,6 +79,22 @@ class Evidence:
     read_model: dict[str, Json] | None
     view: dict[str, Json] | None
     runs: list[WorkflowHistory] | None
+    tables: Rows | None = None
+    """The stored echo wall, tier_stints and notifications rows; None: not compared."""
+    superseded: list[SupersededEvent] | None = None
+    """The petition's rows of ``superseded_events``; None: not audited."""
+
+
+def _evidence(exported: AuditExport, runs: list[WorkflowHistory] | None) -> Evidence:
+    return Evidence(
+        exported.petition_id,
+        exported.events,
+        exported.read_model,
+        exported.view,
+        runs,
+        tables=exported.tables,
+        superseded=exported.superseded,
+    )
 
 
 # ------------------------------------------------------------------------------------- entry points
@@ -76,9 +105,14 @@ async def verify(
 ) -> VerifyReport:
     """Verify one petition against the live servers (every check), decrypting with the client's codec."""
     exported = await export(client, pool, petition_id)
-    evidence = Evidence(petition_id, exported.events, exported.read_model, exported.view, histories(exported))
+    evidence = _evidence(exported, histories(exported))
     checked = await check_all([evidence], source="live", workflows=workflows, converter=client.data_converter)
-    return checked[0]
+    return _archived_note(checked[0]) if exported.archived else checked[0]
+
+
+def _archived_note(report: VerifyReport) -> VerifyReport:
+    note = "Temporal no longer has the history: the archived one was replayed and compared"
+    return report.model_copy(update={"notes": [*report.notes, note]})
 
 
 async def verify_export(
@@ -92,14 +126,14 @@ async def verify_export(
     try:
         runs = histories(exported)
     except Exception as error:
-        report = check(
-            Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, None),
-            source="export",
-        )
+        report = check(_evidence(exported, None), source="export")
         finding = Finding(check=Check.REPLAY, message=f"the export's histories do not parse: {error}")
         return report.model_copy(update={"findings": [finding, *report.findings]})
-    evidence = Evidence(exported.petition_id, exported.events, exported.read_model, exported.view, runs)
-    return (await check_all([evidence], source="export", workflows=workflows, converter=converter))[0]
+    return (
+        await check_all(
+            [_evidence(exported, runs)], source="export", workflows=workflows, converter=converter
+        )
+    )[0]
 
 
 ProgressFn = Callable[[int, int], None]
@@ -112,10 +146,12 @@ class Sweep:
 
     reports: list[VerifyReport]
     notes: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    """What is wrong with the log as a whole: it no longer extends the checkpoint it was checked on."""
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.reports)
+        return not self.findings and all(report.ok for report in self.reports)
 
 
 async def verify_all(
@@ -126,37 +162,67 @@ async def verify_all(
     concurrency: int = 16,
     workflows: Sequence[type] = WORKFLOWS,
     on_progress: ProgressFn | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Sweep:
-    """Verify every petition the event log or Temporal knows of, ``batch`` at a time.
+    """Verify every petition the event log or Temporal knows of, ``batch`` at a time, and that the
+    log still holds the tree of ``checkpoint`` (default: the latest stored one) leaf for leaf.
 
-    Without ``client`` only the PostgreSQL side is checked (chain, fold, read model), and that is
+    Without ``client`` only the PostgreSQL side is checked (chain, fold, read models), and that is
     noted in each report.
     """
     ids, notes = await petition_ids(pool, client)
+    sweep_findings: list[Finding] = []
+    if checkpoint is None:
+        latest = await checkpoint_store.latest_checkpoint(pool)
+        checkpoint = None if latest is None else as_checkpoint(latest)
+    if checkpoint is None:
+        notes.append("no checkpoint was taken yet: the log's growth was not checked")
+    else:
+        sweep_findings += await check_log(pool, checkpoint)
     reports: list[VerifyReport] = []
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         stored = await load_store(pool, chunk)
+        tables = await load_rows(pool, chunk)
+        superseded = await load_superseded(pool, chunk)
         runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
+        from_archive: set[PetitionId] = set()
         if client is not None:
-            runs = await _fetch_all_runs(client, chunk, concurrency)
-        evidence = [Evidence(pid, *stored.get(pid, ([], None)), view=None, runs=runs[pid]) for pid in chunk]
-        reports += await check_all(
+            runs, from_archive = await _fetch_all_runs(client, pool, chunk, concurrency)
+        evidence = [
+            Evidence(
+                pid,
+                *stored.get(pid, ([], None)),
+                view=None,
+                runs=runs[pid],
+                tables=tables[pid],
+                superseded=superseded.get(pid, []),
+            )
+            for pid in chunk
+        ]
+        checked = await check_all(
             evidence,
             source="live",
             workflows=workflows,
             converter=None if client is None else client.data_converter,
         )
+        reports += [_archived_note(r) if r.petition_id in from_archive else r for r in checked]
         if on_progress is not None:
             on_progress(len(reports), len(ids))
-    return Sweep(reports=reports, notes=notes)
+    return Sweep(reports=reports, notes=notes, findings=sweep_findings)
 
 
 async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId], list[str]]:
     """Every petition id in the event log, its read models, and (when it can list) Temporal."""
     notes: list[str] = []
     async with connection(pool) as conn:
-        rows = await conn.fetch("SELECT petition_id FROM streams UNION SELECT petition_id FROM petitions")
+        # Every table a petition leaves rows in: one deleted from the log still shows by the others.
+        rows = await conn.fetch(
+            "SELECT petition_id FROM streams UNION SELECT petition_id FROM petitions"
+            " UNION SELECT petition_id FROM petition_ids UNION SELECT petition_id FROM echo_wall"
+            " UNION SELECT petition_id FROM tier_stints UNION SELECT petition_id FROM notifications"
+            " UNION SELECT petition_id FROM superseded_events"
+        )
     ids = {r["petition_id"] for r in rows}
     if client is not None:
         prefix = workflow_id("")
@@ -174,21 +240,27 @@ async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId
 
 
 async def _fetch_all_runs(
-    client: Client, ids: Sequence[PetitionId], concurrency: int
-) -> dict[PetitionId, list[WorkflowHistory] | None]:
+    client: Client, pool: Db, ids: Sequence[PetitionId], concurrency: int
+) -> tuple[dict[PetitionId, list[WorkflowHistory] | None], set[PetitionId]]:
+    """Every petition's runs (from the archive when Temporal no longer has them), and which came
+    from the archive."""
     gate = asyncio.Semaphore(concurrency)
+    from_archive: set[PetitionId] = set()
 
     async def one(pid: PetitionId) -> list[WorkflowHistory] | None:
         async with gate:
             try:
-                return await fetch_runs(client, workflow_id(pid))
+                runs, archived = await runs_or_archive(client, pool, workflow_id(pid))
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     return []
                 raise
+            if archived:
+                from_archive.add(pid)
+            return runs
 
     found = await asyncio.gather(*(one(pid) for pid in ids))
-    return dict(zip(ids, found, strict=True))
+    return dict(zip(ids, found, strict=True)), from_archive
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -201,7 +273,8 @@ async def check_all(
     workflows: Sequence[type] = WORKFLOWS,
     converter: DataConverter | None = None,
 ) -> list[VerifyReport]:
-    """Every check of each petition, the histories of all of them replayed by one replayer.
+    """Every check of each petition, the histories of all of them replayed meanwhile (the replay
+    mostly waits on the SDK's core, which works outside the interpreter while the checks run).
 
     ``converter`` (default: ``data_converter()``, no codec) decodes the payloads, for the replayer
     and for the comparison of what the history says with the event log.
@@ -222,10 +295,14 @@ async def check_all(
             )
             plain.append(dataclasses.replace(item, runs=[]))
     replayable = [run for e in evidence if e.petition_id not in undecodable for run in (e.runs or [])]
-    replayed = await replay(replayable, workflows, converter)
+    replaying = asyncio.create_task(replay(replayable, workflows, converter))
+    checked = []
+    for readable in plain:
+        checked.append(check(readable, source=source))
+        await asyncio.sleep(0)  # let the replay hand the core its next history
+    replayed = await replaying
     reports = []
-    for item, readable in zip(evidence, plain, strict=True):
-        report = check(readable, source=source)
+    for item, report in zip(evidence, checked, strict=True):
         if item.petition_id in undecodable:
             report = report.model_copy(
                 update={
@@ -245,13 +322,53 @@ async def check_all(
     return reports
 
 
+REPLAYERS = 8
+"""Replayers run side by side: one replays its histories one after the other, waiting on the SDK's
+core for each, so a sweep keeps several busy."""
+
+
 async def replay(
-    runs: Sequence[WorkflowHistory], workflows: Sequence[type], converter: DataConverter | None = None
+    runs: Sequence[WorkflowHistory],
+    workflows: Sequence[type],
+    converter: DataConverter | None = None,
+    *,
+    replayers: int = REPLAYERS,
 ) -> dict[str, list[Finding]]:
-    """Replay every run against ``workflows`` (payloads decoded by ``converter``); the failures by run id."""
+    """Replay every run against ``workflows`` (payloads decoded by ``converter``, default: the plain
+    ``data_converter()``); the failures by run id."""
     if not runs:
         return {}
-    replayer = Replayer(workflows=list(workflows), data_converter=converter or data_converter())
+    count = max(1, min(replayers, len(runs)))
+    failures: dict[str, list[Finding]] = {}
+    # One pool for the replayers, shut down after: a Replayer's own is never shut down.
+    with ThreadPoolExecutor(max_workers=count) as executor:
+        parts = await asyncio.gather(
+            *(
+                _replay_part(runs[i::count], workflows, executor, converter or data_converter())
+                for i in range(count)
+            )
+        )
+    for part in parts:
+        for run_id, found in part.items():
+            failures.setdefault(run_id, []).extend(found)
+    return failures
+
+
+async def _replay_part(
+    runs: Sequence[WorkflowHistory],
+    workflows: Sequence[type],
+    executor: ThreadPoolExecutor,
+    converter: DataConverter,
+) -> dict[str, list[Finding]]:
+    # Unsandboxed, as the deployment's workers run (``worker.build_worker``): the sandbox's own check,
+    # no forbidden call, is CI's (every golden history replays sandboxed), and re-importing the
+    # workflow module for every run in the sandbox was two thirds of a sweep's time.
+    replayer = Replayer(
+        workflows=list(workflows),
+        data_converter=converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_task_executor=executor,
+    )
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for run in runs:
@@ -323,6 +440,17 @@ def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyRep
     findings += view_findings
     notes += view_notes
     findings += compare_read_model(evidence.read_model, folded)
+    if evidence.tables is None:
+        notes.append("the export holds no echo_wall, tier_stints or notifications rows: not compared")
+    elif folded.rows is not None:
+        findings += compare_rows(folded.rows, evidence.tables)
+    explained: list[str] = []
+    if evidence.superseded is None:
+        notes.append("the export holds no superseded_events rows: not audited")
+    elif evidence.superseded:
+        checked.append(Check.SUPERSEDED)
+        superseded_findings, explained = check_superseded(pid, evidence.superseded, rows, told, evidence.runs)
+        findings += superseded_findings
     return VerifyReport(
         petition_id=pid,
         source=source,
@@ -333,6 +461,7 @@ def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyRep
         checked=checked,
         findings=findings,
         notes=notes,
+        superseded=explained,
     )
 
 
@@ -395,6 +524,8 @@ class Folded:
     folded_to: int
     """The last seq folded (0: none); a fold that failed stops short of the last row."""
     findings: list[Finding]
+    rows: Rows | None = None
+    """The echo wall, tier_stints and notifications rows the fold gives; None when it stopped short."""
 
 
 def fold_rows(rows: Sequence[StoredEvent], wanted: Iterable[int | None] = ()) -> Folded:
@@ -430,7 +561,8 @@ def fold_rows(rows: Sequence[StoredEvent], wanted: Iterable[int | None] = ()) ->
     if state is not None:
         values = projection.petition_record()
         record = {c: jsonable_column(c, v) for c, v in zip(PETITION_COLUMNS, values, strict=True)}
-    return Folded(state, states_at, record, 0 if state is None else state.seq, findings)
+    tables = None if findings else expected_rows(projection)
+    return Folded(state, states_at, record, 0 if state is None else state.seq, findings, tables)
 
 
 def _row_form(event: dict[str, Json]) -> dict[str, Json]:
@@ -499,7 +631,11 @@ def compare_history(
                     history_event_id=envelope.history_event_id,
                 )
             )
+    stored = {row.seq: row for row in rows}
     for seq, envelope in sorted(sent.items()):
+        row = stored.get(seq)
+        if row is not None and not differences(_row_form(envelope.event), _stored_form(row)):
+            continue  # the stored row it equals is parsed by the fold
         try:
             upcasting.parse_event(envelope.event)
         except (ValidationError, ValueError) as error:
@@ -512,7 +648,6 @@ def compare_history(
                     history_event_id=envelope.history_event_id,
                 )
             )
-    stored = {row.seq: row for row in rows}
     pending = 0
     for seq in sorted(sent.keys() | stored.keys()):
         sent_as, row = sent.get(seq), stored.get(seq)
@@ -573,7 +708,17 @@ def compare_snapshots(snapshots: Sequence[StateSnapshot], folded: Folded) -> tup
     first: dict[str, Finding] = {}
     repeats: dict[str, int] = {}
     ahead = 0
+    dumped: dict[int, dict[str, Json]] = {}
+
+    def dump_at(seq: int) -> dict[str, Json] | None:
+        if seq not in dumped and seq in folded.states_at:
+            dumped[seq] = folded.states_at[seq].model_dump(mode="json")
+        return dumped.get(seq)
+
     for snapshot in snapshots:
+        seq = snapshot.state.get("seq")
+        if isinstance(seq, int) and snapshot.state == dump_at(seq):
+            continue  # the state the workflow showed is the fold's, field for field
         try:
             shown = PetitionState.model_validate(snapshot.state)
         except ValidationError as error:
@@ -590,7 +735,9 @@ def compare_snapshots(snapshots: Sequence[StateSnapshot], folded: Folded) -> tup
             ahead += 1
             continue
         # The workflow is the witness here: what it showed is expected, the log's fold is found.
-        for path, expected, found in differences(shown.model_dump(mode="json"), at.model_dump(mode="json")):
+        at_dump = dump_at(shown.seq)
+        assert at_dump is not None
+        for path, expected, found in differences(shown.model_dump(mode="json"), at_dump):
             field = f"state.{path}"
             if field in first:
                 repeats[field] = repeats.get(field, 0) + 1
@@ -628,6 +775,8 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
         return [
             Finding(
                 check=Check.READ_MODEL,
+                table="petitions",
+                row=(expected or stored or {}).get("petition_id"),
                 message="the petitions row is missing"
                 if stored is None
                 else "a petitions row without events",
@@ -638,6 +787,8 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
     return [
         Finding(
             check=Check.READ_MODEL,
+            table="petitions",
+            row=expected.get("petition_id"),
             seq=folded.folded_to,
             field=path,
             message=f"petitions row: {path} differs from the fold of the event log",
@@ -661,3 +812,111 @@ def _as_read(stored: dict[str, Json]) -> dict[str, Json]:
         return stored
     added = {k: v for k, v in read.items() if k not in state}  # only the defaults of absent fields
     return {**stored, "state": {**state, **added}}
+
+
+def check_superseded(
+    petition_id: PetitionId,
+    superseded: Sequence[SupersededEvent],
+    rows: Sequence[StoredEvent],
+    told: HistoryEvidence,
+    runs: Sequence[WorkflowHistory] | None,
+) -> tuple[list[Finding], list[str]]:
+    """Each row of ``superseded_events`` must be an event a lost workflow task wrote: it hashes to its
+    hash, links to the event before it (in the log, or replaced with it), was replaced after it was
+    written, and is not in Temporal's history (a task the history holds was not lost). Returns the
+    findings and one explanation per row."""
+    findings: list[Finding] = []
+    explained: list[str] = []
+    stored = {row.seq: row for row in rows}
+    batches: dict[tuple[datetime, int], SupersededEvent] = {(r.superseded_at, r.seq): r for r in superseded}
+    sent: dict[int, list[SentEnvelope]] = {}
+    for envelope in told.envelopes:
+        if envelope.petition_id == petition_id:
+            sent.setdefault(envelope.seq, []).append(envelope)
+
+    def finding(row: SupersededEvent, field: str | None, message: str, expected: Json, found: Json) -> None:
+        findings.append(
+            Finding(
+                check=Check.SUPERSEDED,
+                table="superseded_events",
+                row=f"{petition_id}/{row.seq}/{chain.canonical_at(row.superseded_at)}",
+                seq=row.seq,
+                field=field,
+                message=message,
+                expected=expected,
+                found=found,
+            )
+        )
+
+    for row in superseded:
+        data = chain.content(petition_id, row.seq, row.type, row.version, row.at, row.actor, row.body)
+        recomputed = chain.link(bytes.fromhex(row.prev_hash), data).hex()
+        if recomputed != row.hash:
+            finding(
+                row,
+                "hash",
+                f"superseded seq {row.seq} does not hash to its hash: altered or invented",
+                recomputed,
+                row.hash,
+            )
+        before = batches.get((row.superseded_at, row.seq - 1))
+        links_to = (
+            chain.GENESIS.hex()
+            if row.seq == 1
+            else before.hash
+            if before is not None
+            else stored[row.seq - 1].hash
+            if row.seq - 1 in stored
+            else None
+        )
+        if links_to != row.prev_hash:
+            finding(
+                row,
+                "prev_hash",
+                f"superseded seq {row.seq} links to no event before it: invented",
+                links_to,
+                row.prev_hash,
+            )
+        if row.recorded_at is not None and row.superseded_at < row.recorded_at:
+            finding(
+                row,
+                "superseded_at",
+                f"superseded seq {row.seq} was replaced before it was written",
+                chain.canonical_at(row.recorded_at),
+                chain.canonical_at(row.superseded_at),
+            )
+        current = stored.get(row.seq)
+        if current is not None and current.hash == row.hash:
+            finding(
+                row,
+                None,
+                f"superseded seq {row.seq} is still in the event log, unchanged: not replaced",
+                None,
+                row.hash,
+            )
+        in_history = [
+            e for e in sent.get(row.seq, []) if not differences(_row_form(e.event), _stored_form(row))
+        ]
+        if in_history:
+            finding(
+                row,
+                None,
+                f"superseded seq {row.seq} ({row.type}) is in Temporal's history: its workflow task was"
+                " not lost, so it may not be replaced",
+                None,
+                in_history[0].run_id,
+            )
+        why = row.reason or "a later workflow task's append replaced it (store.append_plan, rule 3)"
+        witness = (
+            "it is not in Temporal's history"
+            if runs is not None and not in_history
+            else "Temporal was not consulted"
+            if runs is None
+            else "BUT it is in Temporal's history"
+        )
+        recorded = "?" if row.recorded_at is None else chain.canonical_at(row.recorded_at)
+        explained.append(
+            f"seq {row.seq} ({row.type}) written {recorded} by a workflow task that was lost, superseded"
+            f" {chain.canonical_at(row.superseded_at)}: {why}; {witness}"
+        )
+    return findings, explained

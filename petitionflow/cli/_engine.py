@@ -27,6 +27,8 @@ from petitionflow.api import create_app, serve
 from petitionflow.api.edge import EdgeConfig
 from petitionflow.api.limits import Limits
 from petitionflow.api.petitioner import ProofConfig
+from petitionflow.audit import schedule
+from petitionflow.audit.signing import load_or_create
 from petitionflow.cli._support import EXIT_BAD_INPUT, database, policy_in_force, run
 from petitionflow.client import PetitionClient
 from petitionflow.dev.demo import file_demo as demo_petitions
@@ -140,6 +142,7 @@ async def _run_dev(
             notify=notify,
             on_ready=lambda: _print_endpoints(endpoints, api_port),
             directory=directory,
+            checkpoint_key=settings.checkpoint_key_file or stack.data_dir / "checkpoint-key.pem",
         )
     console.print("stopped; petitions and timers are kept in", stack.data_dir)
 
@@ -173,6 +176,7 @@ async def _serve(
     on_ready: Callable[[], None] | None = None,
     directory: Path | str | None = None,
     notify: bool = False,
+    checkpoint_key: Path | None = None,
 ) -> None:
     """Run a worker (unless not ``run_worker``), the notifications dispatcher (with ``notify``) and
     the HTTP API (on ``api_port``) until SIGINT or SIGTERM, then stop gracefully. ``dev``, ``worker``
@@ -181,13 +185,20 @@ async def _serve(
 
     ``directory``: a folder of directory files to import first (unless its files are the current
     version already), or ``SAMPLE`` for the generated sample county when the directory is empty.
-    The API's Open311 ``address_id`` then resolves against the current directory version."""
+    The API's Open311 ``address_id`` then resolves against the current directory version.
+
+    ``checkpoint_key``: the audit's schedule runs beside the worker, hourly, signing checkpoints
+    with this key (generated there when missing: ``dev``)."""
     stop = worker.stop_on_signals()
     async with worker.connected(
         settings, temporal_address=temporal_address, database_url=database_url
     ) as connections:
         running = worker.configured_worker(connections) if run_worker else contextlib.nullcontext()
-        async with running, _dispatching(connections, settings, notify):
+        async with (
+            running,
+            _dispatching(connections, settings, notify),
+            _audit_schedule(connections, checkpoint_key, stop),
+        ):
             api = None
             warming: asyncio.Task[None] | None = None
             if api_port is not None:
@@ -251,6 +262,28 @@ def web_config(settings: Settings, *, public_base_url: str) -> web.WebConfig:
         secure_cookies=public_base_url.startswith("https://"),
         session_ttl=timedelta(hours=settings.web_session_hours),
     )
+
+
+@contextlib.asynccontextmanager
+async def _audit_schedule(
+    connections: worker.Connections, key: Path | None, stop: asyncio.Event
+) -> AsyncIterator[None]:
+    """The audit's schedule beside the worker: ghosts swept, ended histories archived, a checkpoint
+    signed with ``key`` (generated there when missing), at start and hourly."""
+    if key is None:
+        yield
+        return
+    signer = load_or_create(key)
+    task = asyncio.create_task(
+        schedule.every(
+            schedule.DEFAULT_EVERY, stop, *schedule.steps(connections.client, connections.pool, signer)
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 async def _load_directory(pool: asyncpg.Pool, directory: Path | str) -> None:

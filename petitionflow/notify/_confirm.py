@@ -22,7 +22,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from petitionflow.audit.history import fetch_runs, read_evidence
+from petitionflow.audit.history import decoded, fetch_runs, read_evidence
 from schemas.events import Envelope
 from schemas.workflow import AppendEventsInput, workflow_id
 from store import outbox
@@ -85,7 +85,8 @@ class Confirmer:
             histories = [await self._client.get_workflow_handle(wid).fetch_history()]
         else:
             histories = await fetch_runs(self._client, wid)
-        evidence = read_evidence(histories)
+        # Encrypted payloads (the codec) are read as the client reads them.
+        evidence = read_evidence(await decoded(histories, self._client.data_converter))
         raw = [
             {"petition_id": e.petition_id, "seq": e.seq, "event": e.event}
             for e in evidence.envelopes

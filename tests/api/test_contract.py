@@ -62,12 +62,14 @@ async def test_the_openapi_document_describes_bodies_errors_and_security(api: Ap
         *(f"/v1/petitions/{{petition_id}}/actions/{verb}" for verb in ACTION_TYPES),
         *(
             f"/v1/audit/petitions/{{petition_id}}/{what}"
-            for what in ("export", "verify", "timeline", "state")
+            for what in ("export", "verify", "timeline", "state", "proof")
         ),
         "/v1/audit/access-log",
         "/v1/petitions/{petition_id}/petitioner-link",
         "/v1/petitions/{petition_id}/as-petitioner",
         "/v1/sms/inbound",
+        "/v1/audit/checkpoints",
+        "/v1/audit/checkpoints/consistency",
     }
     assess = paths["/v1/petitions/{petition_id}/actions/assess"]["post"]
     assert assess["tags"] == ["actions"]

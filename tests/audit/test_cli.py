@@ -47,7 +47,8 @@ async def test_export_verify_and_sweep_from_the_command_line(
         (f["check"], f["field"], f["expected"], f["found"]) for f in printed["reports"][1]["findings"]
     ] == [("read_model", "rating", "satisfied", "dissatisfied")]
     assert printed["notes"] == [
-        "Temporal cannot list workflows here: petitions known only to Temporal are not swept"
+        "Temporal cannot list workflows here: petitions known only to Temporal are not swept",
+        "no checkpoint was taken yet: the log's growth was not checked",
     ]
 
     table = await _invoke(audit_stack, database_url, "verify", "--all")

@@ -46,6 +46,9 @@ async def test_a_changed_event_body_is_named_by_seq_and_field(audit_stack: Audit
         ("history", 4, "body.public_summary", "Bridge rebuilt.", "Nothing to do."),
         ("view", 4, "state.resolution.public_summary", "Bridge rebuilt.", "Nothing to do."),
         ("read_model", 6, "state.resolution.public_summary", "Nothing to do.", "Bridge rebuilt."),
+        # The echo wall and the message to the household still hold what was decided.
+        ("read_model", 4, "public_summary", "Nothing to do.", "Bridge rebuilt."),
+        ("read_model", 4, "payload.public_summary", "Nothing to do.", "Bridge rebuilt."),
     ]
     assert report.findings[1].message == "seq 4: body.public_summary differs from what the workflow sent"
 
@@ -65,6 +68,7 @@ async def test_a_rewritten_chain_does_not_hide_an_edit_from_the_history(audit_st
         ("view", 2, "state.acknowledged_by", "village-official", "someone-else"),
         ("read_model", 6, "acknowledged_by", "someone-else", "village-official"),
         ("read_model", 6, "state.acknowledged_by", "someone-else", "village-official"),
+        ("read_model", None, "official_id", "someone-else", "village-official"),  # tier_stints
     ]
 
 

@@ -14,7 +14,7 @@ import pytest
 from petitionflow.dev.stack import unused_port
 from tests.e2e.conftest import DevStack
 from tests.e2e.test_cli import file_fast
-from tests.notify.conftest import add_directory
+from tests.notify.conftest import DINGTALK, WECOM
 from tests.notify.receivers import WEBHOOK_SECRET, Receiver
 
 
@@ -54,9 +54,26 @@ def notifying(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevSta
 
 
 async def _directory(stack: DevStack, receiver: Receiver) -> None:
+    """Point the offices of the dev stack's own directory (the sample county it loaded) at the
+    receiver: the village, township, county and city of the filing's path."""
     pool = await asyncpg.create_pool(stack.env["PETITIONFLOW_DATABASE_URL"], min_size=1, max_size=1)
+    hooks = {
+        ("village", "v-dongshan"): receiver.url("/hook/village"),
+        ("township", "t-xiazhuang"): receiver.url("/hook/township"),
+        ("county", "c-yishui"): "wecom:" + receiver.url(WECOM),
+        ("city", "x-linyi"): "dingtalk:" + receiver.url(DINGTALK),
+    }
     try:
-        await add_directory(pool, receiver)
+        for (tier, region), hook in hooks.items():
+            changed = await pool.execute(
+                "UPDATE directory_offices SET webhook = $3, email = NULL, phone = NULL"
+                " WHERE version = (SELECT max(version) FROM directory_versions)"
+                " AND kind = 'territorial' AND tier = $1 AND region_id = $2",
+                tier,
+                region,
+                hook,
+            )
+            assert changed == "UPDATE 1", (tier, region, changed)
     finally:
         await pool.close()
 
@@ -77,7 +94,9 @@ def test_the_township_office_webhook_receives_the_escalation(notifying: tuple[De
             None,
         )
         time.sleep(0.2)
-    assert handed is not None, f"nothing reached the township office; refused: {receiver.refused}"
+    if handed is None:
+        owed = stack.cli_json("notifications", "list", "--petition", "e2e-notify")
+        raise AssertionError(f"nothing reached the township office; refused: {receiver.refused}; {owed}")
     assert handed["subject"] == "诉求 e2e-notify 已上交给您"
     assert handed["recipient"] == {"role": "tier_office", "id": "township:t-xiazhuang"}
     assert receiver.refused == []  # every request carried a valid signature

@@ -22,6 +22,7 @@ ALL = [
     "016_offices.sql",
     "017_access.sql",
     "018_web.sql",
+    "019_audit_checkpoints.sql",
 ]
 
 
