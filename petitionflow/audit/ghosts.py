@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.audit._diff import differences
 from petitionflow.audit.exporting import load_store
-from petitionflow.audit.history import SentEnvelope, fetch_runs, read_evidence
+from petitionflow.audit.history import SentEnvelope, decoded, fetch_runs, read_evidence
 from petitionflow.audit.models import StoredEvent
 from petitionflow.audit.verify import _row_form, _stored_form
 from schemas.common import PetitionId
@@ -92,7 +92,9 @@ async def _sweep_one(client: Client, pool: Db, pid: PetitionId, result: GhostSwe
             return
         raise
     sent: dict[int, list[SentEnvelope]] = {}
-    for envelope in read_evidence(runs).envelopes:
+    # Read as the client reads them: with the codec, a payload left encrypted would hide every
+    # recorded event, and each tentative row would look like a ghost.
+    for envelope in read_evidence(await decoded(runs, client.data_converter)).envelopes:
         if envelope.petition_id == pid:
             sent.setdefault(envelope.seq, []).append(envelope)
     closed = bool(runs) and _closed(runs[-1])

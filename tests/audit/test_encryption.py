@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 import worker
 from petitionflow.audit import Check, export, verify, verify_export, write_export
+from petitionflow.audit.ghosts import sweep_ghosts
 from petitionflow.audit.history import decoded, fetch_runs
 from petitionflow.cli._audit import audit_app
 from petitionflow.client import PetitionClient
@@ -149,3 +151,23 @@ async def test_petitions_filed_under_key_a_replay_and_verify_after_key_b_becomes
     assert short.exit_code == 2
     assert "lacks the key(s) key-a that the export's histories need" in " ".join(short.output.split())
     assert json.loads(path.read_text())["key_ids"] == ["key-a", "key-b"]
+
+
+async def test_the_ghost_sweep_reads_an_encrypted_history_and_supersedes_nothing_recorded(
+    encrypted_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    """With the codec on, the sweep must decode the history: read raw, every recorded event would be
+    missing from it and each tentative row would look like a lost task's ghost."""
+    task_queue = str(uuid.uuid4())
+    petitions = PetitionClient(encrypted_env.client, task_queue=task_queue)
+    async with worker.build_worker(encrypted_env.client, pool, task_queue=task_queue):
+        await petitions.file(filing("p-swept"))
+        await petitions.act("p-swept", AcknowledgeInput(actor=official(Tier.VILLAGE)))
+        await _settled(petitions, pool, "p-swept")
+        stored = await pool.fetchval("SELECT last_seq FROM streams WHERE petition_id = 'p-swept'")
+
+        swept = await sweep_ghosts(encrypted_env.client, pool, older_than=timedelta(0))
+
+    assert "p-swept" not in swept.superseded
+    assert await pool.fetchval("SELECT count(*) FROM superseded_events WHERE petition_id = 'p-swept'") == 0
+    assert await pool.fetchval("SELECT last_seq FROM streams WHERE petition_id = 'p-swept'") == stored
