@@ -153,11 +153,12 @@ async def test_petitions_filed_under_key_a_replay_and_verify_after_key_b_becomes
     assert json.loads(path.read_text())["key_ids"] == ["key-a", "key-b"]
 
 
-async def test_the_ghost_sweep_reads_an_encrypted_history_and_supersedes_nothing_recorded(
+async def test_the_ghost_sweep_over_an_encrypted_history_supersedes_nothing_recorded(
     encrypted_env: WorkflowEnvironment, pool: asyncpg.Pool
 ) -> None:
-    """With the codec on, the sweep must decode the history: read raw, every recorded event would be
-    missing from it and each tentative row would look like a lost task's ghost."""
+    """With the codec on, a running petition's recorded rows are no ghosts. (The sweep decodes the
+    history as the client does; for a running petition the workflow's view protects the rows too,
+    so this guards the whole sweep, not the decoding alone.)"""
     task_queue = str(uuid.uuid4())
     petitions = PetitionClient(encrypted_env.client, task_queue=task_queue)
     async with worker.build_worker(encrypted_env.client, pool, task_queue=task_queue):
