@@ -10,6 +10,7 @@ its cause; a refusal that retrying cannot cure (a 4xx, a bad number) fails it at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from petitionflow.notify._robots import DingtalkChannel, WecomChannel, robot_kin
 from petitionflow.notify._sms import sms_channel
 from petitionflow.notify._templates import render
 from petitionflow.notify._webhook import WebhookChannel
+from petitionflow.proofs import issue_answer_proofs
 from store import outbox, recipients
 from store.models import Notification, RecipientRole
 from store.recipients import Address
@@ -40,6 +42,18 @@ log = structlog.get_logger("petitionflow.notify")
 Clock = Callable[[], datetime]
 _ADDRESS_TTL = 30.0
 """Seconds an address looked up in the directory is reused (a new import shows within this)."""
+
+
+ANSWER_KIND = "resolution_to_petitioner"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerProofing:
+    """How the answer to a household is proven: the link secret (``PETITIONFLOW_LINK_SECRET``) and
+    where its link opens (the web's ``/h/`` page)."""
+
+    secret: str
+    link_base: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +89,11 @@ class Dispatcher:
         clock: Clock = utcnow,
         channels: dict[str, Channel] | None = None,
         seed: int | None = None,
+        proofs: AnswerProofing | None = None,
     ) -> None:
         self.pool = pool
         self.config = config
+        self.proofs = proofs
         self.counters = Counters()
         self._clock = clock
         self._rng = random.Random(seed)
@@ -223,6 +239,18 @@ class Dispatcher:
                 )
         return routes
 
+    async def _with_proofs(self, n: Notification, route: _Route) -> _Route:
+        """The answer to a household carries its proofs (``petitionflow.proofs``): a reply code for
+        answering by SMS ("回复48211") and a link to its petition's page. Each send issues a fresh
+        code, which replaces the one before (a retried message carries the code that counts)."""
+        if self.proofs is None or n.kind != ANSWER_KIND or n.recipient_role is not RecipientRole.PETITIONER:
+            return route
+        issued = await issue_answer_proofs(self.pool, self.proofs.secret, n.petition_id, n.recipient_id)
+        link = self.proofs.link_base + issued.link_token
+        return dataclasses.replace(
+            route, extra={**route.extra, "reply_code": issued.reply_code, "link": link}
+        )
+
     def _message(self, n: Notification, route: _Route, now: datetime) -> Message:
         role = n.recipient_role.value
         language = self.config.languages.get(role, self.config.language)
@@ -273,6 +301,7 @@ class Dispatcher:
         worst: DeliveryError | None = None
         async with self._slots:
             for route in routes:
+                route = await self._with_proofs(n, route)
                 try:
                     message = self._message(n, route, now)
                 except jinja2.TemplateError as error:  # no template for the kind, or a fact missing

@@ -66,6 +66,7 @@ _TIMES = {
     "return_visit_due": "return_visit_due",
 }
 _SMS_PARAMS: tuple[str, ...] = (
+    "reply_code",
     "petition_id",
     "tier",
     "to_tier",

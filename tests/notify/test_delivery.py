@@ -10,9 +10,11 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from petitionflow.notify import Dispatcher
+from petitionflow.notify import AnswerProofing, Dispatcher
 from petitionflow.notify._webhook import IDEMPOTENCY_KEY
-from store.eventlog import append
+from petitionflow.proofs import check_reply, verify_link
+from schemas.common import Rating
+from store.eventlog import append, record_petitioner
 from store.outbox import find_notifications, list_notifications, retry_notifications
 from tests.integration.story import NAME, PHONE, Story
 from tests.notify.conftest import HOUSEHOLD_PHONE, add_directory, config
@@ -192,3 +194,40 @@ async def test_the_generic_sms_gateway_gets_template_params_and_its_key(
     assert sent.body["phone"] == HOUSEHOLD_PHONE and sent.body["template"] == "SMS_100000001"
     assert sent.body["params"] == {"petition_id": "p-1", "to_tier": "乡镇"}
     assert sent.body["text"] == "您的诉求 p-1 现由乡镇办理。" and receiver.refused == []
+
+
+async def test_the_answer_to_a_household_carries_a_reply_code_its_reply_proves(
+    pool: asyncpg.Pool, receiver: Receiver
+) -> None:
+    """The SMS that answers a petition carries a fresh reply code and a link (issue 13's proofs): the
+    household's reply "<code>1" is then checked by ``proofs.check_reply``, and the link opens it."""
+    await add_directory(pool, receiver)
+    story = Story("p-1")
+    story.acknowledge()
+    story.accept()
+    story.resolve()
+    await append(pool, story.envelopes)
+    await record_petitioner(pool, story.contact.model_copy(update={"phone": HOUSEHOLD_PHONE}))
+    sms = {
+        "provider": "generic",
+        "endpoint": receiver.url("/gateway"),
+        "generic_headers": {"Authorization": "Bearer gateway-key"},
+    }
+    secret = "test-link-secret"
+    proofing = AnswerProofing(secret=secret, link_base="https://petitions.example/h/")
+    dispatcher = Dispatcher(pool, config(receiver, sms=sms), proofs=proofing)
+    try:
+        await drain(dispatcher)
+    finally:
+        await dispatcher.aclose()
+    (answer,) = [r for r in receiver.at("/gateway") if "回复" in r.body["text"]]
+    code = answer.body["params"]["reply_code"]
+    assert len(code) == 4 and code.isdigit()
+    assert f"回复{code}1满意" in answer.body["text"]
+    link = answer.body["text"].rsplit("打开 ", 1)[1].strip()
+    assert link.startswith("https://petitions.example/h/")
+    claims = verify_link(secret, link.removeprefix("https://petitions.example/h/"), max_age_seconds=3600)
+    assert claims is not None and (claims.petition_id, claims.household_id) == ("p-1", "hh-p-1")
+    reply = await check_reply(pool, secret, HOUSEHOLD_PHONE, f"{code}1")
+    assert reply is not None and (reply.petition_id, reply.rating) == ("p-1", Rating.SATISFIED)
+    assert await check_reply(pool, secret, HOUSEHOLD_PHONE, f"{int(code[0]) ^ 1}{code[1:]}1") is None
