@@ -87,9 +87,10 @@ def dev(
     PETITIONFLOW_TEMPORAL_ADDRESS / PETITIONFLOW_DATABASE_URL use external servers instead.
     Ctrl-C stops everything; open petitions and pending timers are kept in --data-dir.
     """
-    settings = _with_dev_secrets(_settings(), data_dir)
+    settings = _settings()
     logs.configure(fmt="console", level=settings.log_level)
-    policy_in_force(settings)  # a bad policy file stops here, before anything starts
+    policy_in_force(settings)  # a bad policy file stops here, before anything starts or is written
+    settings = _with_dev_secrets(settings, data_dir)
     stack = DevStack(
         data_dir,
         ports=Ports(temporal=temporal_port, temporal_ui=ui_port, postgres=postgres_port),

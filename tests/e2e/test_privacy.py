@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from temporalio.client import Client
 
 from tests.e2e.conftest import DevStack
-from tests.factories import filing
+from tests.factories import filing_body
 
 IN_CLEAR = ("Wang Fang", "139 0000 0042", "3 East Lane", "bridge on the east lane")
 
@@ -31,7 +31,7 @@ def test_the_raw_history_is_ciphertext_and_the_codec_decodes_it_for_an_auditor_o
     cadre = stack.secret(
         "officials",
         "add",
-        "cadre-e2e",
+        "cadre-zhang",  # the sample directory's cadre of v-dongshan (tokens go only to the roster)
         "--role",
         "contact_cadre",
         "--tier",
@@ -39,7 +39,7 @@ def test_the_raw_history_is_ciphertext_and_the_codec_decodes_it_for_an_auditor_o
         "--region",
         "v-dongshan",
     )
-    body = json.loads(filing("e2e-private").model_dump_json())
+    body = filing_body("e2e-private")
     with httpx.Client(base_url=stack.api, timeout=30) as http:
         assert http.post("/v1/petitions", json=body, headers={"X-API-Key": key}).status_code == 201
         start = asyncio.run(
