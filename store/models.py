@@ -184,10 +184,11 @@ class RecipientRole(StrEnum):
 
 
 class Notification(_Row):
-    """A message owed to someone because of the event ``(petition_id, seq)``."""
+    """A message owed to someone because of the event ``(petition_id, seq)``; a message of no event
+    (an official's sign-in code) names a pseudo-petition no petition id can be (``-sign-in-``)."""
 
     id: int
-    petition_id: PetitionId
+    petition_id: str
     seq: int
     recipient_role: RecipientRole
     recipient_id: str

@@ -28,6 +28,10 @@ def _notification(row: asyncpg.Record) -> Notification:
     return Notification.model_validate({**dict(row), "payload": json.loads(row["payload"])})
 
 
+UNBOUND_KINDS = frozenset({"sign_in_code"})
+"""Kinds owed for no event of a petition (``store.sessions.SIGN_IN_CODE``): nothing to hold back."""
+
+
 async def claim_notifications(
     db: Db, limit: int = 100, *, lease: timedelta = _LEASE, now: datetime | None = None
 ) -> list[Notification]:
@@ -41,8 +45,11 @@ async def claim_notifications(
         rows = await conn.fetch(
             "WITH t AS (SELECT coalesce($3::timestamptz, now()) AS now)"
             " UPDATE notifications SET claimed_until = (SELECT now FROM t) + $2::interval WHERE id IN ("
-            " SELECT n.id FROM notifications n JOIN streams s ON s.petition_id = n.petition_id"
-            " WHERE n.sent_at IS NULL AND n.seq <= s.recorded_through"
+            " SELECT n.id FROM notifications n LEFT JOIN streams s ON s.petition_id = n.petition_id"
+            # Owed for an event: only once the event is known recorded. A message of no event (an
+            # official's sign-in code, ``store.sessions``) has no stream and goes at once.
+            " WHERE n.sent_at IS NULL"
+            " AND (n.seq <= s.recorded_through OR (s.petition_id IS NULL AND n.kind = ANY($4::text[])))"
             " AND (n.claimed_until IS NULL OR n.claimed_until < (SELECT now FROM t))"
             " AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= (SELECT now FROM t))"
             " ORDER BY n.id LIMIT $1 FOR UPDATE OF n SKIP LOCKED)"
@@ -50,6 +57,7 @@ async def claim_notifications(
             limit,
             lease,
             now,
+            list(UNBOUND_KINDS),
         )
     return sorted((_notification(r) for r in rows), key=lambda n: n.id)
 

@@ -13,9 +13,10 @@ import pytest
 from petitionflow.notify import AnswerProofing, Dispatcher
 from petitionflow.notify._webhook import IDEMPOTENCY_KEY
 from petitionflow.proofs import check_reply, verify_link
-from schemas.common import Rating
+from schemas.common import Rating, Tier
 from store.eventlog import append, record_petitioner
 from store.outbox import find_notifications, list_notifications, retry_notifications
+from store.sessions import RosterPerson, issue_code
 from tests.integration.story import NAME, PHONE, Story
 from tests.notify.conftest import HOUSEHOLD_PHONE, add_directory, config
 from tests.notify.receivers import Receiver, smtp_server
@@ -231,3 +232,32 @@ async def test_the_answer_to_a_household_carries_a_reply_code_its_reply_proves(
     reply = await check_reply(pool, secret, HOUSEHOLD_PHONE, f"{code}1")
     assert reply is not None and (reply.petition_id, reply.rating) == ("p-1", Rating.SATISFIED)
     assert await check_reply(pool, secret, HOUSEHOLD_PHONE, f"{int(code[0]) ^ 1}{code[1:]}1") is None
+
+
+async def test_an_officials_sign_in_code_is_delivered_though_it_belongs_to_no_event(
+    pool: asyncpg.Pool, receiver: Receiver
+) -> None:
+    """The web pages' one-time code goes out through the outbox (``store.sessions.issue_code``):
+    owed for no petition's event, it has no stream to wait for, and reaches the person at once."""
+    await add_directory(pool, receiver)
+    person = RosterPerson(
+        person_id="township-official",
+        name="Li Na",
+        role="official",
+        tier=Tier.TOWNSHIP,
+        region_id="t-xiazhuang",
+        via="email",
+    )
+    await issue_code(pool, person)
+    code = json.loads(
+        await pool.fetchval("SELECT payload::text FROM notifications WHERE kind = 'sign_in_code'")
+    )
+    dispatcher = Dispatcher(pool, config(receiver))
+    try:
+        await drain(dispatcher)
+    finally:
+        await dispatcher.aclose()
+    (sent,) = receiver.at("/hook/official")
+    assert sent.body["kind"] == "sign_in_code"
+    assert code["code"] in sent.body["text"] and "登录验证码" in sent.body["text"]
+    assert [n.delivered_at is not None for n in await list_notifications(pool, "-sign-in-")] == [True]
