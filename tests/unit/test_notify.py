@@ -38,6 +38,8 @@ FACTS = {
     "outcome": "resolved",
     "round": 1,
     "public_summary": "The bridge was rebuilt.",
+    "code": "042917",
+    "ttl_minutes": 10,
     "due_at": (NOW + timedelta(hours=30)).isoformat(),
     "respond_by": (NOW + timedelta(days=2)).isoformat(),
     "resolve_by": (NOW + timedelta(days=15)).isoformat(),
