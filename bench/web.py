@@ -40,6 +40,7 @@ from petitionflow.api.limits import Limits
 from petitionflow.converter import data_converter
 from schemas.common import Actor, Tier
 from store import auth
+from store.projections import ECHO_COLUMNS, PETITION_COLUMNS, STINT_COLUMNS
 
 COUNTIES, TOWNSHIPS, VILLAGES = 4, 16, 12
 CATEGORIES = ("roads", "water", "subsidies", "land", "health", "education", "disputes", "other")
@@ -191,75 +192,18 @@ async def _copy(
     await conn.copy_records_to_table(
         "petitions",
         records=petitions,
-        columns=[
-            "petition_id",
-            "tier",
-            "stage",
-            "village_id",
-            "township_id",
-            "county_id",
-            "city_id",
-            "category",
-            "channel",
-            "urgency",
-            "common_issue",
-            "overdue",
-            "acknowledged_by",
-            "contact_cadre_id",
-            "filed_at",
-            "updated_at",
-            "current_deadline",
-            "closed_reason",
-            "rating",
-            "finished",
-            "last_seq",
-            "stint_no",
-            "resolution_seq",
-            "state",
-        ],
+        columns=list(PETITION_COLUMNS),
     )
     await conn.copy_records_to_table(
         "echo_wall",
         records=echoes,
-        columns=[
-            "petition_id",
-            "seq",
-            "tier",
-            "village_id",
-            "township_id",
-            "county_id",
-            "city_id",
-            "category",
-            "outcome",
-            "public_summary",
-            "resolved_at",
-            "days_to_resolve",
-            "on_time",
-            "rating",
-        ],
+        columns=list(ECHO_COLUMNS),
     )
     await conn.copy_records_to_table(
         "tier_stints",
         records=stints,
-        columns=[
-            "petition_id",
-            "stint_no",
-            "tier",
-            "region_id",
-            "official_id",
-            "entered_at",
-            "respond_by",
-            "responded_at",
-            "responded_on_time",
-            "resolved_at",
-            "resolved_on_time",
-            "outcome",
-            "escalated",
-            "escalated_automatically",
-            "deadlines_missed",
-            "reopened",
-            "rating",
-        ],
+        # The bench's petitions are held by no office: their stints carry no office_id.
+        columns=[c for c in STINT_COLUMNS if c != "office_id"],
     )
 
 

@@ -732,6 +732,28 @@ def fold(events: Iterable[Event], state: PetitionState | None = None) -> Petitio
     return state
 
 
+def _fresh_clocks(
+    state: PetitionState, tier: Tier, respond_by: datetime, resolve_by: datetime
+) -> dict[str, object]:
+    """What a petition that moved up (to a tier, or to a supervising office) starts over with: the
+    new holder's respond and resolve clocks, and nothing of the last holder's work on it."""
+    table = state.policy.deadlines(tier, state.urgency)
+    return {
+        "respond_by": respond_by,
+        "respond_window": table.respond_within,
+        "resolve_by": resolve_by,
+        "resolve_window": table.resolve_within,
+        "reminded": (),
+        "acknowledged_by": None,
+        "info_requested_at": None,
+        "info_question": None,
+        "overdue": (),
+        "last_overdue_reminder_at": None,
+        "feedback_by": None,
+        "rounds_at_tier": 0,
+    }
+
+
 def evolve(state: PetitionState | None, event: Event) -> PetitionState:
     """The state after ``event``. Pure: ``state`` is not changed.
 
@@ -840,24 +862,12 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
                 "last_overdue_reminder_at": None,
             }
         case Escalated():
-            table = state.policy.deadlines(event.to_tier, state.urgency)
             return {
                 "tier": event.to_tier,
                 "stage": Stage.COLLECT,
                 "tier_entered_at": event.at,
                 "tiers_visited": (*state.tiers_visited, event.to_tier),
-                "respond_by": event.respond_by,
-                "respond_window": table.respond_within,
-                "resolve_by": event.resolve_by,
-                "resolve_window": table.resolve_within,
-                "reminded": (),
-                "acknowledged_by": None,
-                "info_requested_at": None,
-                "info_question": None,
-                "overdue": (),
-                "last_overdue_reminder_at": None,
-                "feedback_by": None,
-                "rounds_at_tier": 0,
+                **_fresh_clocks(state, event.to_tier, event.respond_by, event.resolve_by),
             }
         case ReminderDue():
             if event.point is None:
@@ -1391,25 +1401,13 @@ def _office_changes(state: PetitionState, event: Event) -> dict[str, object]:
         case SummonsAnswered() | SummonsMissed():
             return {"summons": _summons_after(state.summons, event)}
         case HandedUp():
-            table = state.policy.deadlines(event.to_office.tier, state.urgency)
             return {
                 **_moved_to(state, event.to_office, event.at),
                 "chain": event.chain,
                 "stage": Stage.COLLECT,
                 "received_at": None,
                 "final_dispatch": False,
-                "respond_by": event.respond_by,
-                "respond_window": table.respond_within,
-                "resolve_by": event.resolve_by,
-                "resolve_window": table.resolve_within,
-                "reminded": (),
-                "acknowledged_by": None,
-                "info_requested_at": None,
-                "info_question": None,
-                "overdue": (),
-                "last_overdue_reminder_at": None,
-                "feedback_by": None,
-                "rounds_at_tier": 0,
+                **_fresh_clocks(state, event.to_office.tier, event.respond_by, event.resolve_by),
             }
         case OfficeReturnVisitDue():
             return {"return_visit_notified": True, "return_visit_by": event.visit_by}
