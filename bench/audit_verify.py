@@ -10,7 +10,8 @@ nothing running. Prints three figures:
    through the real event log): the PostgreSQL side — chain, fold, read-model comparison;
 3. the Temporal side of ``verify --all`` (fetch every run's history and replay it) on a smaller
    sample of petitions run through the real workflow, because running 10,000 workflows on the
-   time-skipping server would time the server, not the auditor.
+   time-skipping server would time the server, not the auditor: replayed in worker processes (one
+   per core, the default), then in this process alone (``--processes 1``).
 """
 
 from __future__ import annotations
@@ -167,15 +168,21 @@ async def temporal_sample(pool: asyncpg.Pool, count: int) -> None:
             with_temporal = await verify_all(pool, client=env.client)
             took = time.perf_counter() - began
             began = time.perf_counter()
+            in_process = await verify_all(pool, client=env.client, processes=1)
+            here = time.perf_counter() - began
+            began = time.perf_counter()
             await verify_all(pool, client=None)
             store_only = time.perf_counter() - began
     events = sum(r.events for r in with_temporal.reports)
     assert with_temporal.ok, [r.findings for r in with_temporal.reports if not r.ok][:1]
+    assert in_process.ok and len(in_process.reports) == len(with_temporal.reports) == count
+    workers = next((n for n in with_temporal.notes if "worker processes" in n), "replayed in this process")
     print(
         f"3. verify --all with Temporal (histories fetched + replayed) on a sample of {count} petitions,"
         f" {events} events: {took:.2f}s = {_rate(count, took)} petitions, {_rate(events, took)} events"
-        f" (of which PostgreSQL side {store_only:.2f}s)"
+        f" ({workers}; of which PostgreSQL side {store_only:.2f}s)"
     )
+    print(f"   the same, replayed in this process alone (--processes 1): {here:.2f}s = {_rate(count, here)} petitions")
 
 
 async def main(petitions: int, long_events: int, sample: int) -> None:
@@ -199,6 +206,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--petitions", type=int, default=10_000)
     parser.add_argument("--long-events", type=int, default=1_000)
-    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=500)
     args = parser.parse_args()
     asyncio.run(main(args.petitions, args.long_events, args.sample))

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -20,7 +19,6 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from petitionflow.audit._diff import differences
 from petitionflow.audit.archive import runs_or_archive
@@ -38,7 +36,6 @@ from petitionflow.audit.history import (
     SentEnvelope,
     StateSnapshot,
     decoded,
-    failed_history_event,
     read_evidence,
 )
 from petitionflow.audit.models import (
@@ -50,6 +47,7 @@ from petitionflow.audit.models import (
     SupersededEvent,
     VerifyReport,
 )
+from petitionflow.audit.replaying import ReplayPool, replay
 from petitionflow.audit.signing import Checkpoint
 from petitionflow.audit.tables import Rows, compare_rows, expected_rows, load_rows
 from petitionflow.codec import DecryptionError
@@ -163,53 +161,60 @@ async def verify_all(
     workflows: Sequence[type] = WORKFLOWS,
     on_progress: ProgressFn | None = None,
     checkpoint: Checkpoint | None = None,
+    processes: int | None = None,
 ) -> Sweep:
     """Verify every petition the event log or Temporal knows of, ``batch`` at a time, and that the
     log still holds the tree of ``checkpoint`` (default: the latest stored one) leaf for leaf.
 
     Without ``client`` only the PostgreSQL side is checked (chain, fold, read models), and that is
-    noted in each report.
+    noted in each report. With it, the histories replay in ``processes`` worker processes (default:
+    one per core; 1 replays in this process).
     """
-    ids, notes = await petition_ids(pool, client)
-    sweep_findings: list[Finding] = []
-    if checkpoint is None:
-        latest = await checkpoint_store.latest_checkpoint(pool)
-        checkpoint = None if latest is None else as_checkpoint(latest)
-    if checkpoint is None:
-        notes.append("no checkpoint was taken yet: the log's growth was not checked")
-    else:
-        sweep_findings += await check_log(pool, checkpoint)
-    reports: list[VerifyReport] = []
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        stored = await load_store(pool, chunk)
-        tables = await load_rows(pool, chunk)
-        superseded = await load_superseded(pool, chunk)
-        runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
-        from_archive: set[PetitionId] = set()
-        if client is not None:
-            runs, from_archive = await _fetch_all_runs(client, pool, chunk, concurrency)
-        evidence = [
-            Evidence(
-                pid,
-                *stored.get(pid, ([], None)),
-                view=None,
-                runs=runs[pid],
-                tables=tables[pid],
-                superseded=superseded.get(pid, []),
+    # Started first, so that the worker processes start while the ids and rows are read.
+    async with ReplayPool(1 if client is None else processes) as replays:
+        ids, notes = await petition_ids(pool, client)
+        sweep_findings: list[Finding] = []
+        if checkpoint is None:
+            latest = await checkpoint_store.latest_checkpoint(pool)
+            checkpoint = None if latest is None else as_checkpoint(latest)
+        if checkpoint is None:
+            notes.append("no checkpoint was taken yet: the log's growth was not checked")
+        else:
+            sweep_findings += await check_log(pool, checkpoint)
+        reports: list[VerifyReport] = []
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            stored = await load_store(pool, chunk)
+            tables = await load_rows(pool, chunk)
+            superseded = await load_superseded(pool, chunk)
+            runs: dict[PetitionId, list[WorkflowHistory] | None] = dict.fromkeys(chunk)
+            from_archive: set[PetitionId] = set()
+            if client is not None:
+                runs, from_archive = await _fetch_all_runs(client, pool, chunk, concurrency)
+            evidence = [
+                Evidence(
+                    pid,
+                    *stored.get(pid, ([], None)),
+                    view=None,
+                    runs=runs[pid],
+                    tables=tables[pid],
+                    superseded=superseded.get(pid, []),
+                )
+                for pid in chunk
+            ]
+            checked = await check_all(
+                evidence,
+                source="live",
+                workflows=workflows,
+                converter=None if client is None else client.data_converter,
+                replays=replays,
             )
-            for pid in chunk
-        ]
-        checked = await check_all(
-            evidence,
-            source="live",
-            workflows=workflows,
-            converter=None if client is None else client.data_converter,
-        )
-        reports += [_archived_note(r) if r.petition_id in from_archive else r for r in checked]
-        if on_progress is not None:
-            on_progress(len(reports), len(ids))
-    return Sweep(reports=reports, notes=notes, findings=sweep_findings)
+            reports += [_archived_note(r) if r.petition_id in from_archive else r for r in checked]
+            if on_progress is not None:
+                on_progress(len(reports), len(ids))
+        if replays.replayed_in:
+            notes.append(f"the histories replayed in {len(replays.replayed_in)} worker processes")
+        return Sweep(reports=reports, notes=notes, findings=sweep_findings)
 
 
 async def petition_ids(pool: Db, client: Client | None) -> tuple[list[PetitionId], list[str]]:
@@ -272,9 +277,11 @@ async def check_all(
     source: Literal["live", "export"],
     workflows: Sequence[type] = WORKFLOWS,
     converter: DataConverter | None = None,
+    replays: ReplayPool | None = None,
 ) -> list[VerifyReport]:
-    """Every check of each petition, the histories of all of them replayed meanwhile (the replay
-    mostly waits on the SDK's core, which works outside the interpreter while the checks run).
+    """Every check of each petition, the histories of all of them replayed meanwhile (in this
+    process, where the replay mostly waits on the SDK's core while the checks run, or in the worker
+    processes of ``replays``).
 
     ``converter`` (default: ``data_converter()``, no codec) decodes the payloads, for the replayer
     and for the comparison of what the history says with the event log.
@@ -294,8 +301,12 @@ async def check_all(
                 check=Check.HISTORY, message=f"the history does not decrypt: {error}"
             )
             plain.append(dataclasses.replace(item, runs=[]))
-    replayable = [run for e in evidence if e.petition_id not in undecodable for run in (e.runs or [])]
-    replaying = asyncio.create_task(replay(replayable, workflows, converter))
+    if replays is None:
+        replayable = [run for e in evidence if e.petition_id not in undecodable for run in (e.runs or [])]
+        replaying = asyncio.create_task(replay(replayable, workflows, converter))
+    else:  # the decoded runs: the worker processes hold no key
+        replayable = [run for e in plain for run in (e.runs or [])]
+        replaying = asyncio.create_task(replays.replay(replayable, workflows))
     checked = []
     for readable in plain:
         checked.append(check(readable, source=source))
@@ -320,90 +331,6 @@ async def check_all(
             )
         reports.append(report)
     return reports
-
-
-REPLAYERS = 8
-"""Replayers run side by side: one replays its histories one after the other, waiting on the SDK's
-core for each, so a sweep keeps several busy."""
-
-
-async def replay(
-    runs: Sequence[WorkflowHistory],
-    workflows: Sequence[type],
-    converter: DataConverter | None = None,
-    *,
-    replayers: int = REPLAYERS,
-) -> dict[str, list[Finding]]:
-    """Replay every run against ``workflows`` (payloads decoded by ``converter``, default: the plain
-    ``data_converter()``); the failures by run id."""
-    if not runs:
-        return {}
-    count = max(1, min(replayers, len(runs)))
-    failures: dict[str, list[Finding]] = {}
-    # One pool for the replayers, shut down after: a Replayer's own is never shut down.
-    with ThreadPoolExecutor(max_workers=count) as executor:
-        parts = await asyncio.gather(
-            *(
-                _replay_part(runs[i::count], workflows, executor, converter or data_converter())
-                for i in range(count)
-            )
-        )
-    for part in parts:
-        for run_id, found in part.items():
-            failures.setdefault(run_id, []).extend(found)
-    return failures
-
-
-async def _replay_part(
-    runs: Sequence[WorkflowHistory],
-    workflows: Sequence[type],
-    executor: ThreadPoolExecutor,
-    converter: DataConverter,
-) -> dict[str, list[Finding]]:
-    # Unsandboxed, as the deployment's workers run (``worker.build_worker``): the sandbox's own check,
-    # no forbidden call, is CI's (every golden history replays sandboxed), and re-importing the
-    # workflow module for every run in the sandbox was two thirds of a sweep's time.
-    replayer = Replayer(
-        workflows=list(workflows),
-        data_converter=converter,
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        workflow_task_executor=executor,
-    )
-
-    async def each() -> AsyncIterator[WorkflowHistory]:
-        for run in runs:
-            yield run
-
-    failures: dict[str, list[Finding]] = {}
-    async with replayer.workflow_replay_iterator(each()) as results:
-        async for result in results:
-            error = result.replay_failure
-            if error is None:
-                continue
-            run_id = result.history.run_id
-            at = failed_history_event(error)
-            where = "" if at is None else f" at history event {at[0]} ({at[1]})"
-            failures.setdefault(run_id, []).append(
-                Finding(
-                    check=Check.REPLAY,
-                    message=(
-                        f"petition {result.history.workflow_id}, run {run_id} does not replay against"
-                        f" today's code{where}: {_reason(error)}"
-                    ),
-                    run_id=run_id,
-                    history_event_id=None if at is None else at[0],
-                )
-            )
-    return failures
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error)
-    start = text.find('message: "')
-    if start >= 0:  # the core's failure struct: keep only its message
-        end = text.find('"', start + 10)
-        return text[start + 10 : end if end > 0 else None]
-    return text
 
 
 def check(evidence: Evidence, *, source: Literal["live", "export"]) -> VerifyReport:

@@ -144,6 +144,15 @@ def verify_command(
         Path | None,
         typer.Option("--consistency", help="A consistency proof (audit consistency): offline."),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="With --all: the worker processes the histories replay in (default: one per core;"
+            " 1 replays in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Replay the history against today's code, check the hash chain, fold the events and compare
     them with the workflow's history and view and with the read models (petitions row, echo wall,
@@ -174,8 +183,10 @@ def verify_command(
         if bad:
             _print_findings("checkpoint", bad, as_json=as_json)
             raise typer.Exit(EXIT_DISAGREES)
+    if processes is not None and not all_petitions:
+        fail("--processes goes with --all")
     if all_petitions:
-        sweep = _sweep(quiet=as_json, checkpoint=checkpoint)
+        sweep = _sweep(quiet=as_json, checkpoint=checkpoint, processes=processes)
         if as_json:
             _emit(
                 {
@@ -236,7 +247,7 @@ def _keyring_for(exported: AuditExport, keys: Path | None) -> Keyring | None:
     return ring
 
 
-def _sweep(*, quiet: bool, checkpoint: Checkpoint | None = None) -> Sweep:
+def _sweep(*, quiet: bool, checkpoint: Checkpoint | None = None, processes: int | None = None) -> Sweep:
     async def work() -> Sweep:
         async with _servers() as (client, pool):
             with Progress(
@@ -252,7 +263,9 @@ def _sweep(*, quiet: bool, checkpoint: Checkpoint | None = None) -> Sweep:
                 def advance(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                return await verify_all(pool, client=client, on_progress=advance, checkpoint=checkpoint)
+                return await verify_all(
+                    pool, client=client, on_progress=advance, checkpoint=checkpoint, processes=processes
+                )
 
     return run(work)
 

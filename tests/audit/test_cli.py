@@ -51,9 +51,12 @@ async def test_export_verify_and_sweep_from_the_command_line(
         "no checkpoint was taken yet: the log's growth was not checked",
     ]
 
-    table = await _invoke(audit_stack, database_url, "verify", "--all")
+    table = await _invoke(audit_stack, database_url, "verify", "--all", "--processes", "1")
     assert table.exit_code == 1
     assert "petitions with differences" in table.stdout and "two" in table.stdout
+
+    alone = await _invoke(audit_stack, database_url, "verify", "one", "--processes", "2")
+    assert (alone.exit_code, "--processes goes with --all" in alone.output) == (2, True)
 
     missing = await _invoke(audit_stack, database_url, "verify", "nobody")
     assert missing.exit_code == 2

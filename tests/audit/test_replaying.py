@@ -1,0 +1,81 @@
+"""A sweep's replay in worker processes finds what the replay in this process finds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+
+from petitionflow.audit import read_export
+from petitionflow.audit.exporting import histories
+from petitionflow.audit.replaying import MIN_RUNS_PER_PROCESS, ReplayPool, replay
+from tests.audit.variants import ChangedPetitionWorkflow
+from workflows.petition import PetitionWorkflow
+
+GOLDEN = Path(__file__).parents[1] / "histories"
+
+
+def _runs(count: int) -> list[WorkflowHistory]:
+    """``count`` runs with distinct run ids, cycling through every golden history (all generations)."""
+    golden = [
+        run
+        for path in sorted([*GOLDEN.glob("*.json"), *GOLDEN.glob("v1/*.json"), *GOLDEN.glob("v2/*.json")])
+        for run in histories(read_export(path))
+    ]
+    runs = []
+    for i in range(count):
+        events = [type(e)() for e in golden[i % len(golden)].events]
+        for copy, original in zip(events, golden[i % len(golden)].events, strict=True):
+            copy.CopyFrom(original)
+        events[0].workflow_execution_started_event_attributes.original_execution_run_id = str(uuid.uuid4())
+        runs.append(WorkflowHistory(f"petition-replayed-{i}", events))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[WorkflowHistory]:
+    return _runs(2 * MIN_RUNS_PER_PROCESS)
+
+
+async def test_worker_processes_replay_every_run_and_name_the_same_failures(
+    runs: list[WorkflowHistory],
+) -> None:
+    here = await replay(runs, [ChangedPetitionWorkflow])
+    async with ReplayPool(2) as pool:
+        assert await pool.replay(runs, [PetitionWorkflow]) == {}, "today's code replays every golden run"
+        there = await pool.replay(runs, [ChangedPetitionWorkflow])
+        assert len(pool.replayed_in) == 2 and os.getpid() not in pool.replayed_in
+    # The changed code breaks every run that starts work at once; each is named once, as here.
+    assert there == here
+    assert len(there) > len(runs) // 2
+    assert all(len(found) == 1 and found[0].run_id == run_id for run_id, found in there.items())
+    assert "[TMPRL1100] Nondeterminism error" in next(iter(there.values()))[0].message
+
+
+async def test_few_runs_replay_in_this_process(runs: list[WorkflowHistory]) -> None:
+    few = runs[: 2 * MIN_RUNS_PER_PROCESS - 1]  # not enough for two processes
+    async with ReplayPool(2) as pool:
+        assert await pool.replay(few, [ChangedPetitionWorkflow]) == await replay(
+            few, [ChangedPetitionWorkflow]
+        )
+        assert pool.replayed_in == set()
+
+
+async def test_dead_workers_leave_the_replay_to_this_process(runs: list[WorkflowHistory]) -> None:
+    here = await replay(runs, [ChangedPetitionWorkflow])
+    async with ReplayPool(2) as pool:
+        await pool.replay(runs[:1], [PetitionWorkflow])  # in this process: the workers still start
+        executor = pool._executor
+        assert executor is not None
+        for _ in range(50):  # the workers are started by entering; wait until both are up
+            if len(executor._processes) == 2:
+                break
+            await asyncio.sleep(0.1)
+        for process in list(executor._processes.values()):
+            process.kill()
+        assert await pool.replay(runs, [ChangedPetitionWorkflow]) == here
+        assert pool.replayed_in == set()
