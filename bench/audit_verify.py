@@ -182,7 +182,10 @@ async def temporal_sample(pool: asyncpg.Pool, count: int) -> None:
         f" {events} events: {took:.2f}s = {_rate(count, took)} petitions, {_rate(events, took)} events"
         f" ({workers}; of which PostgreSQL side {store_only:.2f}s)"
     )
-    print(f"   the same, replayed in this process alone (--processes 1): {here:.2f}s = {_rate(count, here)} petitions")
+    print(
+        f"   the same, replayed in this process alone (--processes 1): {here:.2f}s ="
+        f" {_rate(count, here)} petitions"
+    )
 
 
 async def main(petitions: int, long_events: int, sample: int) -> None:
