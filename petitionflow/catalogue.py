@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from schemas.common import Category, Urgency
+from schemas.offices import About
 
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 
@@ -83,6 +84,24 @@ CRS = ServiceAttribute(
 """Not a property of the petition but of its location: every service takes it
 (``petitionflow.directory.locate.Crs`` names the same systems)."""
 
+ABOUT = ServiceAttribute(
+    code="about",
+    description=(
+        "投诉的是本户的联系干部或本村（居）委会吗？是则他们回避，不得知悉，由上一级办理。"
+        " Is the complaint about the household's contact cadre or its village office? Then they are"
+        " recused: they are not told, cannot read or act on it, and it is handled one level up."
+    ),
+    datatype="singlevaluelist",
+    required=False,
+    order=3,
+    datatype_description="contact_cadre or office; leave it out for any other petition",
+    values=(
+        AttributeValue(key=About.CONTACT_CADRE.value, name="本户的联系干部 / The household's contact cadre"),
+        AttributeValue(key=About.OFFICE.value, name="本村（居）委会 / The village office"),
+    ),
+)
+"""Recusal (issue 12): the same as ``about`` of a ``/v1`` filing."""
+
 SERVICES: tuple[Service, ...] = (
     Service(
         code="roads",
@@ -90,7 +109,7 @@ SERVICES: tuple[Service, ...] = (
         description="A village road, bridge or culvert that is broken, flooded or unsafe.",
         group="infrastructure",
         keywords=("road", "bridge", "pothole", "culvert"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="water",
@@ -98,7 +117,7 @@ SERVICES: tuple[Service, ...] = (
         description="No drinking water, a broken well or pipe, irrigation channels that do not deliver.",
         group="infrastructure",
         keywords=("water", "well", "pipe", "irrigation"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="subsidies",
@@ -106,7 +125,7 @@ SERVICES: tuple[Service, ...] = (
         description="A subsidy, pension or relief payment wrongly denied, late or short.",
         group="livelihood",
         keywords=("subsidy", "pension", "relief", "benefit", "minimum living allowance"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="land",
@@ -114,7 +133,7 @@ SERVICES: tuple[Service, ...] = (
         description="Land contracts, homestead plots, requisition and compensation, unsafe housing.",
         group="livelihood",
         keywords=("land", "contract", "homestead", "housing", "compensation"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="health",
@@ -122,7 +141,7 @@ SERVICES: tuple[Service, ...] = (
         description="Village clinics, medical insurance, public health hazards.",
         group="public services",
         keywords=("clinic", "doctor", "insurance", "hygiene"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="education",
@@ -130,7 +149,7 @@ SERVICES: tuple[Service, ...] = (
         description="Schooling, school transport and school buildings.",
         group="public services",
         keywords=("school", "teacher", "school bus"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="disputes",
@@ -138,7 +157,7 @@ SERVICES: tuple[Service, ...] = (
         description="Disputes between neighbours, families or with an enterprise, for mediation.",
         group="order",
         keywords=("dispute", "mediation", "neighbour", "conflict"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
     Service(
         code="other",
@@ -146,7 +165,7 @@ SERVICES: tuple[Service, ...] = (
         description="Anything else a household needs an answer to.",
         group="other",
         keywords=("other", "suggestion"),
-        attributes=(URGENCY, CRS),
+        attributes=(URGENCY, CRS, ABOUT),
     ),
 )
 

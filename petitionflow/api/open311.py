@@ -373,6 +373,7 @@ _FIELD_NAMES = {
     ("description",): "description",
     ("category",): "service_code",
     ("urgency",): "attribute[urgency]",
+    ("about",): "attribute[about]",
     ("petitioner", "petitioner_id"): "account_id",
     ("petitioner", "name"): "first_name/last_name",
     ("petitioner", "phone"): "phone",
@@ -540,6 +541,7 @@ def _location(
                                 "media_url",
                                 "attribute[urgency]",
                                 "attribute[crs]",
+                                "attribute[about]",
                             )
                         },
                     }
@@ -599,6 +601,7 @@ async def post_request(fmt: str, request: Request, app: AppServices) -> Response
                 "category": service.code,
                 "urgency": attributes.get("urgency", Urgency.NORMAL.value),
                 "tier": caller.tier,
+                "about": attributes.get("about"),
             }
         )
         # The directory places the household (account_id) and names its cadre; a walk-in is filed at

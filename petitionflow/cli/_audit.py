@@ -677,23 +677,34 @@ def _served_over_http(api: str, params: dict[str, str]) -> list[FigureRow]:
 @audit_app.command("figures")
 def figures_command(
     by: Annotated[
-        FigureGroup, typer.Option("--by", help="Group by tier, region or official.")
+        FigureGroup,
+        typer.Option(
+            "--by",
+            help="Group by tier, region, official or office (each office's dispatches, receipts,"
+            " send-backs and summons too, recomputed from the office facts the events make).",
+        ),
     ] = FigureGroup.TIER,
-    tier: Annotated[Tier | None, typer.Option("--tier", help="Only stints at this tier.")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Only stints in this region.")] = None,
+    tier: Annotated[
+        Tier | None, typer.Option("--tier", help="Only stints (and office facts) at this tier.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Only stints (and office facts) in this region.")
+    ] = None,
     official: Annotated[str | None, typer.Option("--official", help="Only this official's stints.")] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Stints entered at or after (ISO 8601).")
+        str | None, typer.Option("--since", help="Stints entered (office facts done) at or after (ISO 8601).")
     ] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Stints entered before (ISO 8601).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Stints entered (office facts done) before (ISO 8601).")
+    ] = None,
     api: Annotated[
         str | None,
         typer.Option("--api", help="Compare with /v1/figures of this base URL (default: the store's)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Recompute the published figures from the events alone (not from tier_stints) and compare them
-    with what /v1/figures serves. Exit 0 only if they agree."""
+    """Recompute the published figures from the events alone (not from tier_stints or office_facts)
+    and compare them with what /v1/figures serves. Exit 0 only if they agree."""
     start = None if since is None else _moment(since)
     end = None if until is None else _moment(until)
     served = None
@@ -710,9 +721,6 @@ def figures_command(
             if value is not None:
                 params[name] = value
         served = _served_over_http(api, params)
-
-    if FigureGroup(by) is FigureGroup.OFFICE:
-        fail("--by office is not recomputed from the events yet: use --by tier, region or official")
 
     async def work() -> tuple[list[FigureRow], list[Finding]]:
         async with _servers(temporal=False) as (_, pool):
@@ -738,18 +746,40 @@ def figures_command(
         )
     else:
         grid = Table(title=f"figures by {by.value}, from the events", title_justify="left")
-        for column in ("group", "petitions", "stints", "response", "resolution", "on time", "satisfied"):
+        columns = ["group", "petitions", "stints", "response", "resolution", "on time", "satisfied"]
+        by_office = FigureGroup(by) is FigureGroup.OFFICE
+        if by_office:
+            columns += ["dispatch min", "received", "timely receipt", "sent back", "summons on time"]
+        for column in columns:
             grid.add_column(column, justify="right")
         for r in recomputed:
-            grid.add_row(
+            cells = [
                 r.group or "(none)",
                 str(r.petitions),
                 str(r.stints),
                 *(
-                    "" if rate is None else f"{rate:.1%}"
+                    _percent(rate)
                     for rate in (r.response_rate, r.resolution_rate, r.on_time_rate, r.satisfaction_rate)
                 ),
-            )
+            ]
+            if by_office:
+                o = r.office
+                cells += (
+                    ["", "", "", "", ""]
+                    if o is None
+                    else [
+                        "" if o.average_dispatch_minutes is None else f"{o.average_dispatch_minutes:.1f}",
+                        str(o.received),
+                        _percent(o.timely_receipt_rate),
+                        _percent(o.send_back_rate),
+                        _percent(o.summons_on_time_rate),
+                    ]
+                )
+            grid.add_row(*cells)
         _out.print(grid)
         _print_findings("the served figures agree with the events", findings, as_json=False)
     raise typer.Exit(0 if not findings else EXIT_DISAGREES)
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.1%}"

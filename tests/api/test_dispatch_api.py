@@ -233,6 +233,72 @@ async def test_a_complaint_about_the_cadre_is_held_one_level_up_and_hidden_from_
     assert CADRE_ID not in [r["recipient_id"] for r in outbox]
 
 
+async def test_an_open311_complaint_about_the_cadre_is_recused_like_a_v1_one(api: Api) -> None:
+    await load_directory(api.pool)
+    form = {
+        "api_key": api.service_key,
+        "service_code": "roads",
+        "address_id": REGION.village,
+        "account_id": PETITIONER_ID,
+        "description": "Our contact cadre keeps the road money.",
+        "attribute[about]": "contact_cadre",
+    }
+
+    posted = await api.http.post("/open311/v2/requests.json", data=form)
+
+    assert posted.status_code == 200, posted.text
+    [created] = posted.json()
+    pid = created["service_request_id"]
+    await api.stored(pid, 2)
+    auditor = await api.auditor()
+    petition = (await api.http.get(f"/v1/petitions/{pid}", headers=auditor)).json()
+    assert (petition["office"]["office_id"], petition["tier"], petition["recused_person_id"]) == (
+        "gov-xiazhuang",
+        "township",
+        CADRE_ID,
+    )
+    cadre = await api.token(contact_cadre())
+    assert (await api.http.get(f"/v1/petitions/{pid}", headers=cadre)).status_code == 404
+    acted = await api.http.post(f"/v1/petitions/{pid}/actions/acknowledge", json={}, headers=cadre)
+    assert (acted.status_code, acted.json()["error"]["code"]) == (403, "recused")
+    listed = (await api.http.get("/v1/petitions", headers=cadre)).json()["items"]
+    assert pid not in [row["petition_id"] for row in listed]
+    outbox = await api.pool.fetch("SELECT recipient_id FROM notifications WHERE petition_id = $1", pid)
+    assert CADRE_ID not in [r["recipient_id"] for r in outbox]
+
+
+async def test_an_open311_about_that_is_not_a_recusal_is_400_and_files_nothing(api: Api) -> None:
+    await load_directory(api.pool)
+    form = {
+        "api_key": api.service_key,
+        "service_code": "roads",
+        "address_id": REGION.village,
+        "account_id": PETITIONER_ID,
+        "description": "The road.",
+        "attribute[about]": "the mayor",
+    }
+
+    refused = await api.http.post("/open311/v2/requests.json", data=form)
+
+    assert (refused.status_code, refused.json()) == (
+        400,
+        [
+            {
+                "code": 400,
+                "description": "attribute[about] must be one of contact_cadre, office, not 'the mayor'",
+            }
+        ],
+    )
+    city_key = await auth.issue_api_key(api.pool, "city-line", tier=Tier.CITY)
+    on_top = await api.http.post(
+        "/open311/v2/requests.json", data=form | {"api_key": city_key, "attribute[about]": "office"}
+    )
+    [problem] = on_top.json()
+    assert (on_top.status_code, problem["description"].split(": ")[0]) == (400, "attribute[about]")
+    assert "nothing is above" in problem["description"]
+    assert await api.pool.fetchval("SELECT count(*) FROM events") == 0
+
+
 async def test_with_no_directory_a_centre_and_its_territorial_offices_are_the_defaults(api: Api) -> None:
     headers = await centre_key(api)
     filed = await api.http.post("/v1/petitions", json=body("d-5"), headers=headers)

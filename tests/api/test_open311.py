@@ -75,11 +75,11 @@ async def test_services_are_the_petition_categories(api: Api, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_a_service_definition_offers_the_urgency_and_crs_attributes(api: Api, fmt: str) -> None:
+async def test_a_service_definition_offers_the_urgency_crs_and_about_attributes(api: Api, fmt: str) -> None:
     definition = await _get(api, f"/services/water.{fmt}", "definition")
 
     assert definition["service_code"] == "water"
-    [urgency, crs] = definition["attributes"]
+    [urgency, crs, about] = definition["attributes"]
     assert (urgency["code"], urgency["datatype"], str(urgency["order"])) == (
         "urgency",
         "singlevaluelist",
@@ -93,6 +93,17 @@ async def test_a_service_definition_offers_the_urgency_and_crs_attributes(api: A
         "false",
     )
     assert [v["key"] for v in crs["values"]] == ["wgs84", "gcj02", "bd09"]
+    assert (about["code"], about["datatype"], str(about["order"]), str(about["required"]).lower()) == (
+        "about",
+        "singlevaluelist",
+        "3",
+        "false",
+    )
+    assert [(v["key"], v["name"]) for v in about["values"]] == [
+        ("contact_cadre", "本户的联系干部 / The household's contact cadre"),
+        ("office", "本村（居）委会 / The village office"),
+    ]
+    assert about["description"].startswith("投诉的是本户的联系干部") and "recused" in about["description"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -352,6 +363,11 @@ async def test_an_unknown_format_is_404(api: Api) -> None:
             {"account_id": None, "email": None, "phone": None},
             400,
             ["account_id (or email, phone or device_id) is required to identify the petitioner"],
+        ),
+        (
+            {"attribute[about]": "the mayor"},
+            400,
+            ["attribute[about] must be one of contact_cadre, office, not 'the mayor'"],
         ),
         (
             {"attribute[urgency]": "yesterday", "attribute[colour]": "red"},

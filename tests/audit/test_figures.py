@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import json
 import urllib.request
+from datetime import timedelta
+from typing import Any
 
-import pytest
+import asyncpg
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
@@ -15,10 +17,16 @@ from petitionflow.api import create_app, serve
 from petitionflow.audit.figures import audit_figures
 from petitionflow.cli._audit import audit_app
 from petitionflow.dev.embedded_pg import free_port
+from schemas.commands import AnswerSummonsInput, DispatchInput, SendBackInput, SignForInput, SummonInput
 from schemas.common import Tier
+from schemas.events import Envelope
+from schemas.offices import OfficeRef
 from store import queries
+from store.eventlog import append
 from store.models import FigureGroup
 from tests.audit.conftest import AuditStack, happy_petition
+from tests.unit._offices import CENTRE, CHAINS, HOME, ROADS, TOWNSHIP, WATER, at_centre, staff
+from tests.unit._petitions import T0, Petition, filing
 
 
 async def test_the_figures_the_events_give_are_the_ones_served(audit_stack: AuditStack) -> None:
@@ -28,8 +36,6 @@ async def test_the_figures_the_events_give_are_the_ones_served(audit_stack: Audi
         recomputed, findings = await audit_figures(audit_stack.pool, by)
         assert findings == []
         assert recomputed == await queries.figures(audit_stack.pool, by)
-    with pytest.raises(ValueError, match="by office: the office figures"):
-        await audit_figures(audit_stack.pool, FigureGroup.OFFICE)
     [village] = (await audit_figures(audit_stack.pool, "tier", tier=Tier.VILLAGE))[0]
     assert (village.group, village.petitions, village.resolved, village.satisfied) == ("village", 2, 2, 2)
 
@@ -108,3 +114,122 @@ async def test_the_figures_an_api_serves_are_compared_over_http(
         CliRunner().invoke, audit_app, ["figures", "--api", f"http://127.0.0.1:{port}"], env=env
     )
     assert (gone.exit_code, "cannot read the figures at" in gone.output) == (2, True)
+
+
+# ------------------------------------------------------------------------------------ by office
+
+MINUTE = timedelta(minutes=1)
+
+
+def _dispatch(office: OfficeRef) -> DispatchInput:
+    return DispatchInput(actor=staff(CENTRE), office=office, chain=CHAINS[office.office_id])
+
+
+def _envelopes(petition: Petition) -> list[Envelope]:
+    pid = petition.state.petition_id
+    return [Envelope(petition_id=pid, seq=i, event=e) for i, e in enumerate(petition.history, start=1)]
+
+
+async def _offices_at_work(pool: asyncpg.Pool) -> None:
+    """Through the county centre, decided by the pure decider and appended to the log. o-a: to the
+    water bureau after 4 minutes, sent back at +20; to the township at +30, signed for at +40, which
+    summons water (answers at +60) and roads (misses). o-b: filed at +1, dispatched to roads at +91
+    (late), whose sign-for limit passes. o-c: filed at the village before offices."""
+    a = at_centre(petition_id="o-a")
+    a.act(_dispatch(WATER), T0 + 4 * MINUTE)
+    a.act(SendBackInput(actor=staff(WATER), reason="A road, not water."), T0 + 20 * MINUTE)
+    a.act(_dispatch(TOWNSHIP), T0 + 30 * MINUTE)
+    a.act(SignForInput(actor=staff(TOWNSHIP)), T0 + 40 * MINUTE)
+    a.act(SummonInput(actor=staff(TOWNSHIP), offices=(WATER, ROADS)), T0 + 50 * MINUTE)
+    a.act(AnswerSummonsInput(actor=staff(WATER), part="Pump lent."), T0 + 60 * MINUTE)
+    a.wait_until(T0 + 90 * MINUTE)
+    b = at_centre(petition_id="o-b", at=T0 + MINUTE)
+    b.wait_until(T0 + 91 * MINUTE)
+    b.act(_dispatch(ROADS), T0 + 91 * MINUTE)
+    b.wait_until(T0 + 4 * 60 * MINUTE)
+    c = Petition(filing(petition_id="o-c"), at=T0)
+    await append(pool, _envelopes(a) + _envelopes(b) + _envelopes(c))
+
+
+async def test_the_office_figures_the_events_give_are_the_ones_served(pool: asyncpg.Pool) -> None:
+    await _offices_at_work(pool)
+    periods: list[dict[str, Any]] = [
+        {},
+        {"tier": Tier.COUNTY},
+        {"tier": Tier.TOWNSHIP},
+        {"region_id": HOME.county},
+        {"since": T0 + 25 * MINUTE},
+        {"until": T0 + 45 * MINUTE},
+        {"since": T0 + 25 * MINUTE, "until": T0 + 55 * MINUTE, "tier": Tier.COUNTY},
+        {"official_id": staff(TOWNSHIP).id},
+    ]
+    for period in periods:
+        recomputed, findings = await audit_figures(pool, "office", **period)
+        assert findings == [], period
+        assert recomputed == await queries.figures(pool, "office", **period), period
+
+    rows = {row.group: row for row in (await audit_figures(pool, FigureGroup.OFFICE))[0]}
+    assert sorted(str(g) for g in rows) == [
+        "centre-yishui",
+        "roads-yishui",
+        "township:t-xujiahu",
+        "village:v-dongli",
+        "water-yishui",
+    ]
+    centre, water = rows["centre-yishui"].office, rows["water-yishui"].office
+    assert centre is not None and water is not None
+    assert (centre.dispatched, centre.dispatched_on_time, centre.average_dispatch_minutes) == (3, 2, 104 / 3)
+    assert (water.received, water.sent_back, water.summoned, water.summons_answered_on_time) == (1, 1, 1, 1)
+    assert (rows["village:v-dongli"].stints, rows["village:v-dongli"].office) == (1, None)
+    # The facts are kept by their own moment: from +25 the centre's first dispatch (at +4) is out.
+    later = {row.group: row for row in (await audit_figures(pool, "office", since=T0 + 25 * MINUTE))[0]}
+    later_centre = later["centre-yishui"].office
+    assert later_centre is not None and (later_centre.dispatched, later_centre.average_dispatch_minutes) == (
+        2,
+        50.0,
+    )
+
+
+async def test_a_falsified_office_fact_is_named(pool: asyncpg.Pool, database_url: str) -> None:
+    await _offices_at_work(pool)
+    env = {"PETITIONFLOW_DATABASE_URL": database_url}
+    clean = await asyncio.to_thread(CliRunner().invoke, audit_app, ["figures", "--by", "office"], env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "figures by office, from the events" in clean.output
+    assert "the served figures agree with the events: verified" in clean.output
+
+    await pool.execute(
+        "UPDATE office_facts SET on_time = NOT on_time WHERE petition_id = 'o-b' AND fact = 'dispatched'"
+    )
+    await pool.execute("DELETE FROM office_facts WHERE fact = 'sent_back'")
+    await pool.execute(
+        "UPDATE office_facts SET seconds = 60 WHERE petition_id = 'o-a' AND fact = 'dispatched'"
+    )
+
+    _, findings = await audit_figures(pool, "office")
+    assert [(f.row, f.field, f.expected, f.found) for f in findings] == [
+        ("centre-yishui", "office.dispatched_on_time", 2, 3),
+        ("centre-yishui", "office.average_dispatch_minutes", 104 / 3, 92 / 3),
+        ("centre-yishui", "office.dispatch_on_time_rate", 2 / 3, 1.0),
+        ("water-yishui", "office.sent_back", 1, 0),
+        ("water-yishui", "office.send_back_rate", 1.0, 0.0),
+    ]
+    assert findings[3].message == "group water-yishui: office.sent_back served differs from the events' count"
+
+    printed = await asyncio.to_thread(
+        CliRunner().invoke, audit_app, ["figures", "--by", "office", "--json"], env=env
+    )
+    assert printed.exit_code == 1, printed.output
+    answer = json.loads(printed.stdout)
+    assert (answer["ok"], [(f["row"], f["field"]) for f in answer["findings"]][3:]) == (
+        False,
+        [("water-yishui", "office.sent_back"), ("water-yishui", "office.send_back_rate")],
+    )
+    assert {r["group"]: r["office"] for r in answer["figures"]}["water-yishui"]["sent_back"] == 1
+    # An office's facts removed whole: its figures are made by the events but not served.
+    await pool.execute("DELETE FROM office_facts WHERE office_id = 'roads-yishui'")
+    _, after = await audit_figures(pool, "office", tier=Tier.COUNTY)
+    gone = [f for f in after if f.row == "roads-yishui"]
+    assert [(f.field, f.found) for f in gone] == [("office", None)]
+    assert gone[0].message == "group roads-yishui: office made by the office facts but not served"
+    assert isinstance(gone[0].expected, dict) and gone[0].expected["sign_for_missed"] == 1
