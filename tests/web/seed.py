@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from schemas.commands import AcknowledgeInput, RateInput, ResolveInput
 from schemas.common import Outcome, Rating, Tier
-from tests.factories import REGION, filing, official, petitioner
-from tests.web.conftest import Site
+from store import auth
+from tests.factories import REGION, filing, filing_body, official, petitioner
+from tests.web.conftest import CENTRE_ID, Site
 
 SECRET_TEXT = "The bridge on the east lane collapsed in the rain; children cannot reach school."
 PETITIONER_NAME = "Wang Fang"
@@ -30,3 +31,15 @@ async def answered(
     if rating is not None:
         state = await site.petitions.act(petition_id, RateInput(actor=petitioner(), rating=rating))
     await site.stored(petition_id, state.seq)
+
+
+async def filed_at_centre(site: Site, petition_id: str) -> None:
+    """Filed through the county's 12345 centre (a filing key bound to it, through ``/v1``): held by
+    the centre in stage dispatch."""
+    key = await auth.issue_api_key(site.pool, f"12345-{petition_id}", tier=Tier.COUNTY, centre_id=CENTRE_ID)
+    body = filing_body(petition_id)
+    body.pop("tier", None)
+    answer = await site.http.post("/v1/petitions", json=body, headers={"X-API-Key": key})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["petition"]["stage"] == "dispatch"
+    await site.stored(petition_id, 2)
