@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from schemas.common import Stage, Tier
-from tests.web.conftest import CENTRE_DESK, CENTRE_ID, WATER_DESK, WATER_ID, Site
+from tests.web.conftest import CENTRE_DESK, CENTRE_ID, CENTRE_PHONE, WATER_DESK, WATER_ID, Site
 from tests.web.seed import filed_at_centre
+from tests.web.test_officials_http import _hidden, _signed_in
 
 
 def _options(html: str) -> list[str]:
@@ -143,3 +144,25 @@ async def test_a_summons_is_made_and_answered_with_the_helpers_part(site: Site) 
     assert "已派员清理河道，桥墩无冲刷" in after.text and "沂水县水利局: 已于" in after.text
     assert "p-wd-3" not in (await site.http.get("/queue", headers=water)).text
     assert (await _events(site, "p-wd-3"))[-2:] == ["Summoned", "SummonsAnswered"]
+
+
+async def test_a_centre_official_signed_in_with_a_code_acts_for_the_centre(site: Site) -> None:
+    """The session carries the office the roster gives its person: the centre's desk is not the
+    county government, which may not dispatch what the centre holds."""
+    await filed_at_centre(site, "p-wd-4")
+    http = await _signed_in(site, CENTRE_PHONE, CENTRE_DESK.id)
+    try:
+        assert "p-wd-4" in (await http.get("/queue")).text
+        page = await http.get("/o/p-wd-4")
+        assert 'id="form-dispatch"' in page.text
+        done = await http.post(
+            "/o/p-wd-4/dispatch", data={"csrf": _hidden(page.text, "csrf"), "office_id": "o-xiazhuang"}
+        )
+        assert done.status_code == 303
+    finally:
+        await http.aclose()
+    dispatched = await site.pool.fetchrow(
+        "SELECT actor->>'office_id' AS office_id, actor->>'id' AS id FROM events"
+        " WHERE petition_id = 'p-wd-4' AND type = 'Dispatched'"
+    )
+    assert (dispatched["id"], dispatched["office_id"]) == (CENTRE_DESK.id, CENTRE_ID)
