@@ -182,11 +182,16 @@ async def along(db: Db, region: RegionPath) -> list[Listed]:
     return sorted(found, key=lambda o: (-o.tier.rank, kinds[o.kind], o.office_id))
 
 
-async def names(db: Db) -> dict[OfficeId, tuple[str, str, OfficeKind]]:
-    """Every office of the current directory: its Chinese and English names and its kind."""
+async def names(
+    db: Db, office_ids: list[OfficeId] | None = None
+) -> dict[OfficeId, tuple[str, str, OfficeKind]]:
+    """The offices of the current directory (every one, or those of ``office_ids``): their Chinese
+    and English names and their kind."""
     async with connection(db) as conn:
         rows = await conn.fetch(
             f"SELECT office_id, name_zh, name_en, kind FROM directory_offices WHERE version = {_CURRENT}"
+            " AND ($1::text[] IS NULL OR office_id = ANY($1::text[]))",
+            office_ids,
         )
     return {r["office_id"]: (r["name_zh"], r["name_en"], OfficeKind(r["kind"])) for r in rows}
 

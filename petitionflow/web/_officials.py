@@ -340,16 +340,16 @@ async def _petition_page(
         choices=await _office_choices(request, state, actions),
         holder=holding_office(state),
         rules=state.rules or DispatchRules(),
-        **await _office_words(request),
+        **await _office_words(request, [holding_office(state), *(s.office for s in state.summons)]),
     )
 
 
-async def _office_words(request: Request) -> dict[str, Callable[..., str]]:
+async def _office_words(request: Request, named: list[OfficeRef]) -> dict[str, Callable[..., str]]:
     """``office_name`` (of an ``OfficeRef``) and ``listed_name`` (of a directory office) in the
     viewer's language: the directory's names, else the tier's government and the region's name."""
     say = speaker(request)
     here = web(request)
-    known = await offices.names(here.pool)
+    known = await offices.names(here.pool, [o.office_id for o in named])
     regions = await here.names()
     zh = say.language == "zh-CN"
 

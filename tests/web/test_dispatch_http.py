@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from schemas.common import Stage, Tier
+from tests.factories import contact_cadre, filing_body
 from tests.web.conftest import CENTRE_DESK, CENTRE_ID, CENTRE_PHONE, WATER_DESK, WATER_ID, Site
 from tests.web.seed import filed_at_centre
 from tests.web.test_officials_http import _hidden, _signed_in
@@ -166,3 +167,17 @@ async def test_a_centre_official_signed_in_with_a_code_acts_for_the_centre(site:
         " WHERE petition_id = 'p-wd-4' AND type = 'Dispatched'"
     )
     assert (dispatched["id"], dispatched["office_id"]) == (CENTRE_DESK.id, CENTRE_ID)
+
+
+async def test_a_recused_cadre_cannot_open_the_complaint_about_them(site: Site) -> None:
+    body = {**filing_body("p-wd-5"), "about": "contact_cadre"}
+    body.pop("tier", None)
+    filed = await site.http.post("/v1/petitions", json=body, headers={"X-API-Key": site.service_key})
+    assert filed.status_code == 201, filed.text
+    await site.stored("p-wd-5", 2)
+    cadre = await site.token(contact_cadre())
+    hidden = await site.http.get("/o/p-wd-5", headers=cadre)
+    assert hidden.status_code == 404 and "<h1>未找到</h1>" in hidden.text and "east lane" not in hidden.text
+    assert "p-wd-5" not in (await site.http.get("/queue", headers=cadre)).text
+    township = await site.http.get("/o/p-wd-5", headers=await site.bearer(Tier.TOWNSHIP))
+    assert township.status_code == 200 and 'id="held-by">夏庄镇政府<' in township.text
