@@ -9,11 +9,13 @@ tier chain above it on the petition's path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from schemas.common import RegionPath, Tier
 from schemas.directory import OfficeId, OfficeKind
-from schemas.offices import OfficeRef, territorial, territorial_chain
+from schemas.offices import OfficeRef, territorial, territorial_chain, territorial_office_id
 from store._db import Conn, Db, connection
 
 MAX_CHAIN = 12
@@ -138,3 +140,70 @@ async def command_fields(
     if isinstance(ids, list | tuple):
         fields[wanted] = tuple([(await resolve(db, str(i), region))[0] for i in ids])
     return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An office of the current directory as the pages offer it: with both of its names."""
+
+    office_id: OfficeId
+    kind: OfficeKind
+    tier: Tier
+    region_id: str
+    name_zh: str
+    name_en: str
+
+
+async def along(db: Db, region: RegionPath) -> list[Listed]:
+    """The offices of the current directory serving ``region``'s own path at each tier (its
+    village's committee, its township's government, its county's and city's governments,
+    departments and centres), highest tier first. Empty with no directory loaded."""
+    tiers = list(Tier)
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            "SELECT office_id, kind, tier, region_id, name_zh, name_en FROM directory_offices"
+            f" WHERE version = {_CURRENT} AND (tier, region_id) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [t.value for t in tiers],
+            [region.at(t) for t in tiers],
+        )
+    found = [
+        Listed(
+            office_id=r["office_id"],
+            kind=OfficeKind(r["kind"]),
+            tier=Tier(r["tier"]),
+            region_id=r["region_id"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+        )
+        for r in rows
+    ]
+    kinds = {OfficeKind.TERRITORIAL: 0, OfficeKind.DEPARTMENT: 1, OfficeKind.CENTRE: 2}
+    return sorted(found, key=lambda o: (-o.tier.rank, kinds[o.kind], o.office_id))
+
+
+async def names(
+    db: Db, office_ids: list[OfficeId] | None = None
+) -> dict[OfficeId, tuple[str, str, OfficeKind]]:
+    """The offices of the current directory (every one, or those of ``office_ids``): their Chinese
+    and English names and their kind."""
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            f"SELECT office_id, name_zh, name_en, kind FROM directory_offices WHERE version = {_CURRENT}"
+            " AND ($1::text[] IS NULL OR office_id = ANY($1::text[]))",
+            office_ids,
+        )
+    return {r["office_id"]: (r["name_zh"], r["name_en"], OfficeKind(r["kind"])) for r in rows}
+
+
+async def government_id(db: Db, tier: Tier, region_id: str) -> OfficeId:
+    """The id of ``region_id``'s government at ``tier``: the directory's territorial office, else the
+    default ``<tier>:<region_id>``."""
+    async with connection(db) as conn:
+        found: str | None = await conn.fetchval(
+            f"SELECT office_id FROM directory_offices WHERE version = {_CURRENT}"
+            " AND kind = 'territorial' AND tier = $1 AND region_id = $2 ORDER BY office_id LIMIT 1",
+            tier.value,
+            region_id,
+        )
+    return found or territorial_office_id(tier, region_id)

@@ -42,23 +42,53 @@ async def queue(
     tier: Tier,
     region_id: str,
     *,
+    office_id: str | None = None,
     stage: Stage | None = None,
     category: str | None = None,
     limit: int = 100,
 ) -> list[QueueItem]:
     """The open petitions held by the office of ``tier`` in ``region_id``, soonest deadline first
-    (overdue ones lead; those with no pending deadline come last)."""
+    (overdue ones lead; those with no pending deadline come last).
+
+    ``office_id`` names a department or a centre (``Actor.office_id``): only what that office holds
+    (a centre's petitions waiting for dispatch, a department's dispatched ones). None: the region's
+    government, which holds what no office or a territorial office holds."""
+    held = (
+        "(state->'office' IS NULL OR state->'office'->>'kind' = 'territorial')"
+        if office_id is None
+        else "state->'office'->>'office_id' = $6"
+    )
     sql = (
-        "SELECT petition_id, stage, category, urgency, village_id, filed_at, current_deadline, overdue,"
-        " acknowledged_by FROM petitions"
+        f"SELECT {_QUEUE_COLUMNS} FROM petitions"
         f" WHERE tier = $1 AND {_REGION_COLUMN[tier]} = $2 AND NOT finished"
         " AND ($3::text IS NULL OR stage = $3) AND ($4::text IS NULL OR category = $4)"
-        " ORDER BY current_deadline NULLS LAST, petition_id LIMIT $5"
+        f" AND {held} ORDER BY current_deadline NULLS LAST, petition_id LIMIT $5"
+    )
+    args: list[object] = [tier.value, region_id, None if stage is None else stage.value, category, limit]
+    if office_id is not None:
+        args.append(office_id)
+    async with connection(db) as conn:
+        rows = await conn.fetch(sql, *args)
+    return [QueueItem(**{**dict(r), "stage": Stage(r["stage"])}) for r in rows]
+
+
+_QUEUE_COLUMNS = (
+    "petition_id, stage, category, urgency, village_id, filed_at, current_deadline, overdue, acknowledged_by"
+)
+
+
+async def summoned(db: Db, office_id: str, *, limit: int = 100) -> list[QueueItem]:
+    """The open petitions ``office_id`` was summoned to help with (协办) and has yet to answer
+    (``office_facts``), soonest deadline first."""
+    sql = (
+        f"SELECT {_QUEUE_COLUMNS} FROM petitions WHERE NOT finished AND petition_id IN ("
+        "  SELECT f.petition_id FROM office_facts f WHERE f.office_id = $1 AND f.fact = 'summoned'"
+        "  AND NOT EXISTS (SELECT 1 FROM office_facts a WHERE a.petition_id = f.petition_id"
+        "   AND a.office_id = f.office_id AND a.fact = 'summons_answered' AND a.seq > f.seq))"
+        " ORDER BY current_deadline NULLS LAST, petition_id LIMIT $2"
     )
     async with connection(db) as conn:
-        rows = await conn.fetch(
-            sql, tier.value, region_id, None if stage is None else stage.value, category, limit
-        )
+        rows = await conn.fetch(sql, office_id, limit)
     return [QueueItem(**{**dict(r), "stage": Stage(r["stage"])}) for r in rows]
 
 
@@ -246,7 +276,9 @@ class Step:
     tier: str | None
     to_tier: str | None
     text: str | None
-    """The event's public summary, reason, question or note, when it has one."""
+    """The event's public summary, reason, question, note or (a summoned office's) part."""
+    to_office: str | None = None
+    """The office it went to (dispatched, sent back, handed up, summoned), by its directory name."""
 
 
 async def timeline(db: Db, petition_id: str) -> list[Step]:
@@ -256,7 +288,10 @@ async def timeline(db: Db, petition_id: str) -> list[Step]:
             "SELECT seq, type, at, actor->>'role' AS actor_role, actor->>'id' AS actor_id,"
             " coalesce(body->>'tier', body->>'from_tier') AS tier, body->>'to_tier' AS to_tier,"
             " coalesce(body->>'public_summary', body->>'reason', body->>'question', body->>'note',"
-            "          body->>'info') AS text"
+            "          body->>'info', body->>'part') AS text,"
+            " coalesce(body->'to_office'->>'name', body->'to_office'->>'office_id',"
+            "          (SELECT string_agg(coalesce(o->>'name', o->>'office_id'), '、')"
+            "           FROM jsonb_array_elements(body->'offices') o)) AS to_office"
             " FROM events WHERE petition_id = $1 ORDER BY seq",
             petition_id,
         )

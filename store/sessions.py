@@ -45,12 +45,16 @@ class RosterPerson:
     region_id: str
     via: str
     """``phone`` or ``email``: what the person signed in with, and so where the code goes."""
+    office_id: str | None = None
+    """The department or centre the person serves (``Actor.office_id``); None: a government."""
 
     @property
     def actor(self) -> Actor:
         """A village cadre acts as the contact cadre of their village; an official as an official."""
         role = Role.CONTACT_CADRE if self.role == "cadre" else Role.OFFICIAL
-        return Actor(role=role, id=self.person_id, tier=self.tier, region_id=self.region_id)
+        return Actor(
+            role=role, id=self.person_id, tier=self.tier, region_id=self.region_id, office_id=self.office_id
+        )
 
 
 def _phone_digits(phone: str) -> str:
@@ -60,7 +64,7 @@ def _phone_digits(phone: str) -> str:
 
 
 _FIND = """
-SELECT p.person_id, p.name, p.role, o.tier, o.region_id
+SELECT p.person_id, p.name, p.role, o.tier, o.region_id, o.office_id, o.kind
 FROM directory_people p
 JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id
 WHERE p.version = (SELECT max(version) FROM directory_versions)
@@ -90,7 +94,8 @@ async def find_person(db: Db, login: str) -> RosterPerson | None:
     if len(rows) != 1:
         return None
     r = rows[0]
-    return RosterPerson(r["person_id"], r["name"], r["role"], Tier(r["tier"]), r["region_id"], via)
+    office_id = None if r["kind"] == "territorial" else r["office_id"]
+    return RosterPerson(r["person_id"], r["name"], r["role"], Tier(r["tier"]), r["region_id"], via, office_id)
 
 
 def _code_hash(person_id: str, code: str) -> bytes:
@@ -180,20 +185,35 @@ async def session(db: Db, secret: str) -> Session | None:
     if not secret:
         return None
     async with connection(db) as conn:
-        row = await conn.fetchrow(
-            "SELECT actor_id, role, tier, region_id, csrf_token, expires_at FROM web_sessions"
-            " WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
-            digest(secret),
-        )
+        row = await conn.fetchrow(_SESSION, digest(secret))
     return None if row is None else _session(row)
 
 
-def _session(row: asyncpg.Record) -> Session:
+_SESSION = """
+SELECT s.actor_id, s.role, s.tier, s.region_id, s.csrf_token, s.expires_at,
+       o.office_id, o.kind, o.tier AS office_tier, o.region_id AS office_region
+FROM web_sessions s
+LEFT JOIN directory_people p
+       ON p.version = (SELECT max(version) FROM directory_versions) AND p.person_id = s.actor_id
+LEFT JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id
+WHERE s.session_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+"""
+"""A session, with the office the roster gives its person now: a department's or a centre's
+official acts for that office (``Actor.office_id``), as their token would."""
+
+
+def _session(row: asyncpg.Record) -> Session | None:
+    office_id = None
+    if row["kind"] in ("department", "centre") and row["role"] == Role.OFFICIAL.value:
+        if (row["office_tier"], row["office_region"]) != (row["tier"], row["region_id"]):
+            return None  # moved to another office since signing in: sign in again
+        office_id = row["office_id"]
     actor = Actor(
         role=Role(row["role"]),
         id=row["actor_id"],
         tier=None if row["tier"] is None else Tier(row["tier"]),
         region_id=row["region_id"],
+        office_id=office_id,
     )
     return Session(actor, row["csrf_token"], row["expires_at"])
 

@@ -19,7 +19,7 @@ from petitionflow.catalogue import Catalogue
 from petitionflow.client import PetitionClient
 from petitionflow.web._i18n import Speaker, negotiate
 from schemas.common import Actor, Tier
-from store import auth, pages, queries, sessions
+from store import auth, offices, pages, queries, sessions
 from store.models import FigureGroup
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -105,6 +105,8 @@ class Web:
             "months": await pages.monthly(self.pool, timezone=self.config.timezone),
             "league": await pages.league(self.pool, Tier.TOWNSHIP),
             "overdue": await pages.overdue_counts(self.pool),
+            "offices": await queries.figures(self.pool, FigureGroup.OFFICE),
+            "office_names": await offices.names(self.pool),
         }
         self._tables_at = started
 

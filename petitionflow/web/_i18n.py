@@ -12,7 +12,7 @@ import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -138,6 +138,15 @@ class Speaker:
     def number(self, value: float | None, digits: int = 1) -> str:
         """Grouped with commas, ``digits`` after the point: the same in zh-CN and English."""
         return "–" if value is None else f"{_rounded(Decimal(str(value)), digits):,}"
+
+    def span(self, length: timedelta) -> str:
+        """A time limit in minutes, hours or days (``30 分钟``, ``2 小时``)."""
+        minutes = length.total_seconds() / 60
+        if minutes < 120:
+            return self.gettext("%(n)s min", n=self.number(minutes, 0))
+        if minutes < 48 * 60:
+            return self.gettext("%(n)s h", n=self.number(minutes / 60))
+        return self.gettext("%(n)s d", n=self.number(minutes / 1440))
 
     def left(self, deadline: datetime | None, now: datetime) -> str:
         """Time left until ``deadline`` (or how long overdue), in days or hours."""

@@ -8,6 +8,7 @@ token), the rules decide, and a refusal is shown as the decider's key in the vie
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -28,16 +29,32 @@ from petitionflow.web._base import (
 )
 from schemas.commands import ACTION_TYPES, FilePetitionInput, PetitionerContact
 from schemas.common import Actor, Channel, RefusalCode, RegionPath, Role, Stage, Tier, Urgency
+from schemas.directory import OfficeKind
+from schemas.offices import OfficeRef
+from schemas.policy import DispatchRules
 from schemas.state import PetitionState
-from store import auth, directory, pages, petition_ids, rate_limits, sessions
+from store import auth, directory, offices, pages, petition_ids, rate_limits, sessions
 from store.auth import digest
+from workflows.lifecycle import holding_office, is_recused, serves
 
 router = APIRouter(include_in_schema=False)
 
 PRE_COOKIE = "pf_pre"
 """Before sign-in there is no session to hold a CSRF token: a random cookie and the same value in
 the form (double submit) keep another site from signing a browser in or asking codes for it."""
-OFFICIAL_ACTIONS = ("acknowledge", "assess", "request_info", "resolve", "escalate", "record_return_visit")
+OFFICIAL_ACTIONS = (
+    "acknowledge",
+    "assess",
+    "request_info",
+    "resolve",
+    "escalate",
+    "record_return_visit",
+    "dispatch",
+    "sign_for",
+    "send_back",
+    "summon",
+    "answer_summons",
+)
 FILING_SERVICE = "web-cadre-visit"
 """The service a cadre's filing is claimed for (``petition_ids``)."""
 _REFUSAL_STATUS = {
@@ -46,6 +63,10 @@ _REFUSAL_STATUS = {
     RefusalCode.WRONG_REGION: 403,
     RefusalCode.NOT_PETITIONER: 403,
     RefusalCode.REASON_REQUIRED: 422,
+    RefusalCode.WRONG_OFFICE: 403,
+    RefusalCode.RECUSED: 403,
+    RefusalCode.NOT_SUMMONED: 403,
+    RefusalCode.OUTSIDE_AREA: 422,
 }
 
 
@@ -225,15 +246,34 @@ async def queue(
     assert who.actor is not None and who.actor.tier is not None and who.actor.region_id is not None
     chosen_stage = Stage(stage) if stage in {s.value for s in Stage} else None
     chosen_category = category if category and web(request).catalogue.get(category) else None
+    pool = web(request).pool
+    actor = who.actor
+    assert actor.tier is not None and actor.region_id is not None
     items = await pages.queue(
-        web(request).pool, who.actor.tier, who.actor.region_id, stage=chosen_stage, category=chosen_category
+        pool,
+        actor.tier,
+        actor.region_id,
+        office_id=actor.office_id,
+        stage=chosen_stage,
+        category=chosen_category,
     )
+    # The summonses this office has yet to answer (协办), wherever the petition is held.
+    mine = actor.office_id or await _government_id(request, actor)
+    listed = {i.petition_id for i in items}
+    helping = [
+        i
+        for i in await pages.summoned(pool, mine)
+        if i.petition_id not in listed
+        and (chosen_stage is None or i.stage is chosen_stage)
+        and (chosen_category is None or i.category == chosen_category)
+    ]
     now = datetime.now(UTC)
     return await render(
         request,
         "queue.html",
         who=who,
         items=items,
+        helping=helping,
         now=now,
         soon=now + timedelta(hours=24),
         stages=[s for s in Stage if s is not Stage.CLOSED],
@@ -245,8 +285,16 @@ async def queue(
 # ------------------------------------------------------------------------------------ petition page
 
 
+async def _government_id(request: Request, actor: Actor) -> str:
+    """The office id of the government ``actor`` serves: the directory's, else ``<tier>:<region>``."""
+    assert actor.tier is not None and actor.region_id is not None
+    return await offices.government_id(web(request).pool, actor.tier, actor.region_id)
+
+
 def _may_see_contact(actor: Actor, state: PetitionState) -> bool:
     """The office holding the petition, and the petition's contact cadre."""
+    if state.office is not None:
+        return serves(actor, state.office) or actor.id == state.contact_cadre_id
     holds = actor.tier is state.tier and actor.region_id == state.region.at(state.tier)
     return holds or actor.id == state.contact_cadre_id
 
@@ -268,6 +316,8 @@ async def _petition_page(
         if state is None:
             return await render(request, "not_found.html", 404, who=who)
     assert who.actor is not None
+    if is_recused(state, who.actor):  # the complaint is about them: they may not read it
+        return await render(request, "not_found.html", 404, who=who)
     contact = None
     if _may_see_contact(who.actor, state):
         contact = {
@@ -286,8 +336,56 @@ async def _petition_page(
         done=done,
         errors=errors or [],
         now=datetime.now(UTC),
-        actions=_actions_now(state),
+        actions=(actions := _actions_now(state, who.actor)),
+        choices=await _office_choices(request, state, actions),
+        holder=holding_office(state),
+        rules=state.rules or DispatchRules(),
+        **await _office_words(request, [holding_office(state), *(s.office for s in state.summons)]),
     )
+
+
+async def _office_words(request: Request, named: list[OfficeRef]) -> dict[str, Callable[..., str]]:
+    """``office_name`` (of an ``OfficeRef``) and ``listed_name`` (of a directory office) in the
+    viewer's language: the directory's names, else the tier's government and the region's name."""
+    say = speaker(request)
+    here = web(request)
+    known = await offices.names(here.pool, [o.office_id for o in named])
+    regions = await here.names()
+    zh = say.language == "zh-CN"
+
+    def office_name(office: OfficeRef) -> str:
+        if office.office_id in known:
+            name_zh, name_en, _ = known[office.office_id]
+            return name_zh if zh else name_en
+        if office.name:
+            return office.name
+        region_zh, region_en = regions.get(office.region_id, (office.region_id, office.region_id))
+        return f"{region_zh if zh else region_en} {say.word('office', office.tier)}"
+
+    def listed_name(office: offices.Listed) -> str:
+        return office.name_zh if zh else office.name_en
+
+    return {"office_name": office_name, "listed_name": listed_name}
+
+
+async def _office_choices(request: Request, state: PetitionState, actions: list[str]) -> dict[str, Any]:
+    """The directory's offices the dispatch and summon forms offer: for a dispatch, the offices of
+    the holding centre's area (its tier and below, on the petition's path), no centre, not the
+    holder, not a recused office; for a summons, the other offices on the petition's path."""
+    if "dispatch" not in actions and "summon" not in actions:
+        return {}
+    holder = holding_office(state)
+    recused = state.recused_office.office_id if state.recused_office else None
+    pending = {s.office.office_id for s in state.summons if s.pending}
+    listed = [
+        o
+        for o in await offices.along(web(request).pool, state.region)
+        if o.office_id not in (holder.office_id, recused) and o.kind is not OfficeKind.CENTRE
+    ]
+    return {
+        "dispatch": [o for o in listed if o.tier.rank <= holder.tier.rank],
+        "summon": [o for o in listed if o.office_id not in pending],
+    }
 
 
 async def _state(request: Request, petition_id: str) -> PetitionState | None:
@@ -300,19 +398,35 @@ async def _state(request: Request, petition_id: str) -> PetitionState | None:
         raise
 
 
-def _actions_now(state: PetitionState) -> list[str]:
-    """The forms worth showing in this stage; the rules still decide when one is sent."""
+def _actions_now(state: PetitionState, actor: Actor) -> list[str]:
+    """The forms worth showing in this stage (the office actions only to the office they are
+    for); the rules still decide when one is sent."""
     if state.finished:
         return []
     if state.stage is Stage.CLOSED:
         return ["record_return_visit"]
+    holds = serves(actor, holding_office(state))
     shown = {
+        Stage.DISPATCH: ["dispatch"] if holds else [],
+        Stage.SIGN_FOR: ["sign_for", "send_back"] if holds else [],
         Stage.COLLECT: ["acknowledge", "escalate"],
         Stage.ASSESS: ["assess", "request_info", "resolve", "escalate"],
         Stage.RESOLVE: ["resolve", "request_info", "escalate"],
         Stage.FEEDBACK: [],
     }[state.stage]
+    working = state.stage in (Stage.COLLECT, Stage.ASSESS, Stage.RESOLVE)
+    if working and holds and _may_send_back(state):
+        shown = [*shown, "send_back"]
+    if working and holds:
+        shown = [*shown, "summon"]
+    if any(s.answered_at is None and serves(actor, s.office) for s in state.summons):
+        shown = [*shown, "answer_summons"]
     return shown
+
+
+def _may_send_back(state: PetitionState) -> bool:
+    """Received from a centre's dispatch, and not the supervisor's final word (its window aside)."""
+    return state.centre is not None and state.received_at is not None and not state.final_dispatch
 
 
 @router.get("/o/{petition_id}", response_class=HTMLResponse)
@@ -343,7 +457,8 @@ async def act(request: Request, petition_id: str, kind: str) -> Response:
     who = await viewer(request)
     if who.actor is None:
         return _must_sign_in(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    posted = await request.form()
+    form = {k: v for k, v in posted.items() if isinstance(v, str) and k != "office_ids"}
     say = speaker(request)
     if not csrf_ok(who, form.get("csrf")):
         return await render(
@@ -352,8 +467,26 @@ async def act(request: Request, petition_id: str, kind: str) -> Response:
     if kind not in OFFICIAL_ACTIONS:
         return await render(request, "not_found.html", 404, who=who)
     petition_id = petition_id[:64]
+    body = _action_body(kind, form, who.actor)
+    if kind == "summon":
+        chosen = [v for v in posted.getlist("office_ids") if isinstance(v, str)]
+        body["office_ids"] = [v.strip() for v in chosen if v.strip()]
+    if kind in offices.OFFICE_FIELDS:
+        current = await _state(request, petition_id)
+        if current is None:
+            return await render(request, "not_found.html", 404, who=who)
+        try:
+            body = await offices.command_fields(web(request).pool, kind, body, current.region)
+        except offices.UnknownOffice:
+            field = offices.OFFICE_FIELDS[kind][0]
+            problem = say.gettext(
+                "%(field)s: %(problem)s",
+                field=say.word("field", field),
+                problem=say.word("problem", "unknown_office"),
+            )
+            return await _petition_page(request, petition_id, who, status=422, errors=[problem])
     try:
-        action = ACTION_TYPES[kind].model_validate(_action_body(kind, form, who.actor))
+        action = ACTION_TYPES[kind].model_validate(body)
     except ValidationError as invalid:
         problems = [
             say.gettext(

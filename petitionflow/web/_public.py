@@ -123,7 +123,7 @@ _COUNTS = ("stints", "petitions", "resolved", "rated", "escalated", "reopened", 
 
 async def _tables(request: Request) -> dict[str, Any]:
     tables, counted_at = await web(request).dashboard()
-    return {**tables, "counted_at": counted_at}
+    return {**tables, "counted_at": counted_at, "region_names": await web(request).names()}
 
 
 def _charts_for(say: Speaker, tables: dict[str, Any]) -> dict[str, str]:
@@ -150,6 +150,7 @@ def _charts_for(say: Speaker, tables: dict[str, Any]) -> dict[str, str]:
         )
         for rate in ("response_rate", "resolution_rate", "satisfaction_rate")
     }
+    charts.update(_office_charts(say, tables))
     charts["months"] = _charts.line_chart(
         months,
         x="month",
@@ -162,6 +163,56 @@ def _charts_for(say: Speaker, tables: dict[str, Any]) -> dict[str, str]:
     )
     return charts
 
+
+OFFICE_RATES = ("dispatch_on_time_rate", "timely_receipt_rate", "send_back_rate", "summons_on_time_rate")
+"""The rates of what offices did with the petitions sent to them (``OfficeFigures``)."""
+OFFICE_CHARTS = ("timely_receipt_rate", "send_back_rate")
+
+
+def office_label(say: Speaker, tables: dict[str, Any], names: dict[str, tuple[str, str]]) -> Any:
+    """The name of an office figures group: the directory's, else (a petition that never met an
+    office counts for ``<tier>:<region_id>``) the region's name and its tier's office."""
+    known: dict[str, tuple[str, str, Any]] = tables.get("office_names", {})
+
+    def label(group: str | None) -> str:
+        if group is None:
+            return ""
+        if group in known:
+            zh, en, _ = known[group]
+            return zh if say.language == "zh-CN" else en
+        tier, _, region_id = group.partition(":")
+        region_zh, region_en = names.get(region_id, (region_id, region_id))
+        return f"{region_zh if say.language == 'zh-CN' else region_en} {say.word('office', tier)}"
+
+    return label
+
+
+def _office_charts(say: Speaker, tables: dict[str, Any]) -> dict[str, str]:
+    label = office_label(say, tables, tables.get("region_names", {}))
+    rows = [
+        {"office": label(r.group), **{k: getattr(r.office, k) for k in OFFICE_RATES}}
+        for r in tables["offices"]
+        if r.office is not None
+    ]
+    return {
+        f"office_{rate}": _charts.row_chart(
+            rows,
+            y="office",
+            x=rate,
+            title=say.gettext(_OFFICE_RATE_TITLES[rate]),
+            y_title=say.gettext("Office"),
+            x_title=say.gettext("Rate"),
+        )
+        for rate in OFFICE_CHARTS
+    }
+
+
+_OFFICE_RATE_TITLES = {
+    "dispatch_on_time_rate": "Dispatched in time",
+    "timely_receipt_rate": "Timely receipt rate",
+    "send_back_rate": "Send-back rate",
+    "summons_on_time_rate": "Summonses answered in time",
+}
 
 _RATE_TITLES = {
     "response_rate": "Response rate",
@@ -187,11 +238,15 @@ async def dashboard(request: Request) -> HTMLResponse:
         counts=_COUNTS,
         tiers_list=list(Tier),
         tier_name=lambda t: say.word("tier", t),
+        office_rates=OFFICE_RATES,
+        office_charts=OFFICE_CHARTS,
+        office_rate_titles=_OFFICE_RATE_TITLES,
+        office_name=office_label(say, tables, tables["region_names"]),
         **tables,
     )
 
 
-CSV_TABLES = ("tiers", "regions", "months", "league", "overdue")
+CSV_TABLES = ("tiers", "regions", "months", "league", "overdue", "offices")
 
 
 @router.get("/dashboard/{table}.csv")
@@ -247,6 +302,49 @@ def _csv_rows(
             ]
             for m in tables["months"]
         ]
+    if table == "offices":
+        label = office_label(say, tables, names)
+        head = [
+            say.gettext("Office id"),
+            say.gettext("Office"),
+            say.gettext("Kind"),
+            say.gettext("Dispatched"),
+            say.gettext("Average minutes to dispatch"),
+            say.gettext(_OFFICE_RATE_TITLES["dispatch_on_time_rate"]),
+            say.gettext("Received"),
+            say.gettext("Signed for in time"),
+            say.gettext(_OFFICE_RATE_TITLES["timely_receipt_rate"]),
+            say.gettext("Sent back"),
+            say.gettext(_OFFICE_RATE_TITLES["send_back_rate"]),
+            say.gettext("Summoned"),
+            say.gettext(_OFFICE_RATE_TITLES["summons_on_time_rate"]),
+            *heads,
+        ]
+        body: list[list[object]] = []
+        for r in tables["offices"]:
+            o = r.office
+            if o is None:
+                continue
+            minutes = "" if o.average_dispatch_minutes is None else round(o.average_dispatch_minutes, 2)
+            body.append(
+                [
+                    r.group,
+                    label(r.group),
+                    say.word("kind", o.office_kind),
+                    o.dispatched,
+                    minutes,
+                    _fraction(o.dispatch_on_time_rate),
+                    o.received,
+                    o.signed_for,
+                    _fraction(o.timely_receipt_rate),
+                    o.sent_back,
+                    _fraction(o.send_back_rate),
+                    o.summoned,
+                    _fraction(o.summons_on_time_rate),
+                    *figures(r),
+                ]
+            )
+        return [head, *body]
     if table == "league":
         head = [
             say.gettext("Rank"),

@@ -26,7 +26,7 @@ from petitionflow.api import create_app
 from petitionflow.api.limits import Limits
 from petitionflow.client import PetitionClient
 from petitionflow.dev.embedded_pg import free_port
-from schemas.common import Tier
+from schemas.common import Actor, Role, Tier
 from store import auth
 from tests.factories import CADRE_ID, OTHER_REGION, REGION, official
 
@@ -47,6 +47,17 @@ LINK_SECRET = "test-link-secret-0123456789"
 CADRE_PHONE = "+86 139 0000 0001"
 TOWNSHIP_EMAIL = "li.township@xiazhuang.example.cn"
 TOWNSHIP_OFFICIAL = "li-township"
+
+CENTRE_ID = "o-yishui-centre"
+WATER_ID = "o-yishui-water"
+CENTRE_PHONE = "+86 139 0000 0012"
+CENTRE_DESK = Actor(
+    role=Role.OFFICIAL, id="desk-liu", tier=Tier.COUNTY, region_id=REGION.county, office_id=CENTRE_ID
+)
+"""An official of the county's intake centre (a 12345 hotline desk)."""
+WATER_DESK = Actor(
+    role=Role.OFFICIAL, id="water-chen", tier=Tier.COUNTY, region_id=REGION.county, office_id=WATER_ID
+)
 
 _DIRECTORY = [
     # regions: id, tier, parent, zh, en
@@ -85,6 +96,28 @@ async def load_directory(pool: asyncpg.Pool) -> None:
             REGION.township,
             REGION.county,
             REGION.city,
+        )
+        # The county's 12345 centre and its water bureau (issue 12), and the chain of supervisors.
+        await conn.execute(
+            "INSERT INTO directory_offices"
+            " (version, office_id, kind, tier, region_id, name_zh, name_en, supervisor_id) VALUES"
+            " (1, $1, 'centre', 'county', $2, '沂水县12345热线', 'Yishui 12345 hotline', 'o-yishui'),"
+            " (1, $3, 'department', 'county', $2, '沂水县水利局', 'Yishui water bureau', 'o-yishui')",
+            CENTRE_ID,
+            REGION.county,
+            WATER_ID,
+        )
+        await conn.executemany(
+            "UPDATE directory_offices SET supervisor_id = $2 WHERE version = 1 AND office_id = $1",
+            [("o-dongshan", "o-xiazhuang"), ("o-xiazhuang", "o-yishui"), ("o-yishui", "o-linyi")],
+        )
+        await conn.executemany(
+            "INSERT INTO directory_people (version, person_id, name, role, office_id, phone)"
+            " VALUES (1, $1, $2, 'official', $3, $4)",
+            [
+                (CENTRE_DESK.id, "刘接线员", CENTRE_ID, CENTRE_PHONE),
+                (WATER_DESK.id, "陈科长", WATER_ID, None),
+            ],
         )
         # The tests' generic officials (tests.factories.official): tokens go only to the roster.
         await conn.executemany(
@@ -130,6 +163,10 @@ class Site:
     async def bearer(self, tier: Tier, **kwargs: object) -> dict[str, str]:
         token = await auth.issue_token(self.pool, official(tier, **kwargs))  # type: ignore[arg-type]
         return {"Authorization": f"Bearer {token}"}
+
+    async def token(self, actor: Actor) -> dict[str, str]:
+        """A bearer token for ``actor`` (an official of a department or a centre)."""
+        return {"Authorization": f"Bearer {await auth.issue_token(self.pool, actor)}"}
 
     async def stored(self, petition_id: str, seq: int) -> None:
         for _ in range(400):
