@@ -8,7 +8,9 @@ each page through the app as ``petitionflow api`` serves it (``create_app`` and 
 in-process over ASGI, no sockets) and prints p50 and p95 per page. Target: p95 under 200 ms.
 
 The ``state`` column holds ``{}``: none of the pages measured reads it (the petition page reads
-the workflow), and a million folded states would only make the load slower.
+the workflow; the queue reads the holding office from its own columns, ``office_id`` and
+``office_kind``), and a million folded states would only make the load slower. Every petition is
+held by its tier's territorial office.
 
     .venv/bin/python bench/web.py [--petitions 1000000] [--requests 200]
 """
@@ -40,6 +42,7 @@ from petitionflow.api.limits import Limits
 from petitionflow.converter import data_converter
 from schemas.common import Actor, Tier
 from store import auth
+from schemas.offices import territorial_office_id
 from store.projections import ECHO_COLUMNS, PETITION_COLUMNS, STINT_COLUMNS
 
 COUNTIES, TOWNSHIPS, VILLAGES = 4, 16, 12
@@ -157,6 +160,8 @@ def generate(
                 5,
                 len(tiers),
                 None,
+                territorial_office_id(tier, region_of[tier]),
+                "territorial",
                 "{}",
             )
         )

@@ -21,6 +21,7 @@ from schemas.common import (
     Tier,
     Urgency,
 )
+from schemas.directory import OfficeId, OfficeKind
 from schemas.state import PetitionState
 
 
@@ -82,6 +83,9 @@ class PetitionRow(_Row):
     rating: Rating | None
     finished: bool
     last_seq: int
+    office_id: OfficeId
+    """The office holding it (``workflows.lifecycle.holding_office``)."""
+    office_kind: OfficeKind
     state: PetitionState
 
 

@@ -53,11 +53,7 @@ async def queue(
     ``office_id`` names a department or a centre (``Actor.office_id``): only what that office holds
     (a centre's petitions waiting for dispatch, a department's dispatched ones). None: the region's
     government, which holds what no office or a territorial office holds."""
-    held = (
-        "(state->'office' IS NULL OR state->'office'->>'kind' = 'territorial')"
-        if office_id is None
-        else "state->'office'->>'office_id' = $6"
-    )
+    held = "office_kind = 'territorial'" if office_id is None else "office_id = $6"
     sql = (
         f"SELECT {_QUEUE_COLUMNS} FROM petitions"
         f" WHERE tier = $1 AND {_REGION_COLUMN[tier]} = $2 AND NOT finished"

@@ -76,6 +76,8 @@ PETITION_COLUMNS = (
     "last_seq",
     "stint_no",
     "resolution_seq",
+    "office_id",
+    "office_kind",
     "state",
 )
 NOTIFICATION_COLUMNS = ("petition_id", "seq", "recipient_role", "recipient_id", "kind", "payload")
@@ -350,6 +352,7 @@ class PetitionProjection:
         state = self.state
         assert state is not None and self.stint is not None
         region = state.region
+        office = holding_office(state)
         return (
             state.petition_id,
             state.tier.value,
@@ -374,6 +377,8 @@ class PetitionProjection:
             state.seq,
             self.stint.stint_no,
             None if self.echo is None else self.echo.seq,
+            office.office_id,
+            office.kind.value,
             state.model_dump_json(),
         )
 

@@ -23,6 +23,7 @@ ALL = [
     "017_access.sql",
     "018_web.sql",
     "019_audit_checkpoints.sql",
+    "020_holding_office.sql",
 ]
 
 
