@@ -722,8 +722,17 @@ def compare_read_model(stored: dict[str, Json] | None, folded: Folded) -> list[F
             expected=want,
             found=got,
         )
-        for path, want, got in differences(expected, _as_read(stored))
+        for path, want, got in differences(_columns_of(expected, stored), _as_read(stored))
     ]
+
+
+LATER_COLUMNS = frozenset({"office_id", "office_kind"})
+"""Columns of ``petitions`` added after exports were first written (migration 020): an export made
+before them has no such key, and is compared on the columns it has. A live row always has them."""
+
+
+def _columns_of(expected: dict[str, Json], stored: dict[str, Json]) -> dict[str, Json]:
+    return {k: v for k, v in expected.items() if k in stored or k not in LATER_COLUMNS}
 
 
 def _as_read(stored: dict[str, Json]) -> dict[str, Json]:

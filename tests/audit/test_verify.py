@@ -113,6 +113,24 @@ async def test_a_changed_read_model_row_names_the_column(audit_stack: AuditStack
     assert report.findings[1].message == "petitions row: stage differs from the fold of the event log"
 
 
+async def test_a_petition_moved_to_another_office_in_the_read_model_is_named(audit_stack: AuditStack) -> None:
+    """The holding office's columns (migration 020) feed the work queues: they are the fold's too."""
+    await happy_petition(audit_stack, "moved")
+    held = await audit_stack.pool.fetchrow(
+        "SELECT office_id, office_kind FROM petitions WHERE petition_id = 'moved'"
+    )
+    assert (held["office_id"], held["office_kind"]) == ("village:v-dongshan", "territorial")
+    await audit_stack.pool.execute(
+        "UPDATE petitions SET office_id = 'water-yishui', office_kind = 'department'"
+        " WHERE petition_id = 'moved'"
+    )
+    report = await verify(audit_stack.env.client, audit_stack.pool, "moved")
+    assert _where(report.findings) == [
+        ("read_model", 6, "office_id", "village:v-dongshan", "water-yishui"),
+        ("read_model", 6, "office_kind", "territorial", "department"),
+    ]
+
+
 async def test_a_workflow_change_that_breaks_determinism_names_the_petition_and_the_event() -> None:
     exported = read_export(GOLDEN / "v1" / "happy-path.json")  # its first command is an activity
     first_activity = next(

@@ -6,7 +6,12 @@ import asyncio
 
 import asyncpg
 
+from schemas.common import Tier
 from store.migrate import migrate, migrations
+from store.projections import PETITION_COLUMNS, project
+from tests.unit._offices import CENTRE, centre_filing
+from tests.unit._petitions import HOME, T0, filing
+from workflows import lifecycle
 
 ALL = [
     "001_event_log.sql",
@@ -77,5 +82,51 @@ async def test_petitions_filed_before_006_are_kept_with_no_owner_and_old_keys_fi
         owners = await conn.fetch("SELECT petition_id, service FROM petition_ids")
         assert [tuple(r) for r in owners] == [("old-1", None)]
         assert await conn.fetchval("SELECT tier FROM api_keys WHERE name = 'hotline'") == "village"
+    finally:
+        await conn.close()
+
+
+async def test_020_gives_every_petition_the_office_its_fold_holds_it_by(empty_database_url: str) -> None:
+    """Rows written before 020 get ``office_id``/``office_kind`` as the projection writes them now:
+    a territorial office for a petition filed before offices, the centre for one taken in by it."""
+    folded = [
+        project(list(enumerate(lifecycle.decide(None, command, T0), 1)))
+        for command in (
+            filing(petition_id="pre-offices", tier=Tier.TOWNSHIP),
+            centre_filing(petition_id="taken-in"),
+        )
+    ]
+    records = [dict(zip(PETITION_COLUMNS, p.petition_record(), strict=True)) for p in folded]
+    before = [c for c in PETITION_COLUMNS if c not in ("office_id", "office_kind")]
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in migrations():
+            if migration.version < "020":
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+        await conn.copy_records_to_table(
+            "petitions", records=[tuple(r[c] for c in before) for r in records], columns=before
+        )
+
+        assert await migrate(conn) == ["020_holding_office.sql"]
+
+        rows = await conn.fetch(
+            "SELECT petition_id, office_id, office_kind FROM petitions ORDER BY petition_id"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("pre-offices", f"township:{HOME.township}", "territorial"),
+            ("taken-in", CENTRE.office_id, "centre"),
+        ]
+        assert [tuple(r) for r in rows] == sorted(
+            (r["petition_id"], r["office_id"], r["office_kind"]) for r in records
+        )
     finally:
         await conn.close()
