@@ -250,7 +250,15 @@ async def region_tier(db: Db, region_id: str) -> Tier | None:
     """The tier of ``region_id`` as the petitions read model knows it (None if no petition is there)."""
     async with connection(db) as conn:
         for tier, column in _REGION_COLUMN.items():
-            if await conn.fetchval(f"SELECT 1 FROM petitions WHERE {column} = $1 LIMIT 1", region_id):
+            # Ordered as the index ``petitions_<tier>`` (``(column, petition_id)``) is: a prepared
+            # statement's generic plan otherwise expects the average region's thousands of rows,
+            # picks a sequential scan that stops at the first, and reads the whole table for an id
+            # of another tier (80 ms at a million petitions).
+            found = await conn.fetchval(
+                f"SELECT 1 FROM petitions WHERE {column} = $1 ORDER BY {column}, petition_id LIMIT 1",
+                region_id,
+            )
+            if found:
                 return tier
     return None
 
