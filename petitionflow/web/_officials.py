@@ -267,11 +267,14 @@ async def queue(
         and (chosen_stage is None or i.stage is chosen_stage)
         and (chosen_category is None or i.category == chosen_category)
     ]
+    named = (await offices.names(pool, [mine])).get(mine)
+    office_name = None if named is None else named[0 if speaker(request).language == "zh-CN" else 1]
     now = datetime.now(UTC)
     return await render(
         request,
         "queue.html",
         who=who,
+        office_name=office_name,
         items=items,
         helping=helping,
         now=now,

@@ -128,6 +128,7 @@ async def test_a_summons_is_made_and_answered_with_the_helpers_part(site: Site) 
 
     water = await site.token(WATER_DESK)
     queue = await site.http.get("/queue", headers=water)
+    assert '<p class="lead">沂水县水利局' in queue.text, "a department's queue is headed with its name"
     helping = re.search(r'<ol class="cards queue" id="helping".*?</ol>', queue.text, re.S)
     assert helping and "p-wd-3" in helping.group(0)
     theirs = await site.http.get("/o/p-wd-3", headers=water)
