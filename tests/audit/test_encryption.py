@@ -25,9 +25,9 @@ from petitionflow.client import PetitionClient
 from petitionflow.codec import Keyring, new_key
 from petitionflow.converter import data_converter
 from petitionflow.dev.testing import time_skipping
-from schemas.commands import AcknowledgeInput, AssessInput, RateInput, ResolveInput
+from schemas.commands import AcknowledgeInput, AssessInput, RateInput, RecordReturnVisitInput, ResolveInput
 from schemas.common import AssessmentDecision, Outcome, Rating, Tier
-from tests.factories import filing, official, petitioner
+from tests.factories import contact_cadre, filing, official, petitioner
 
 KEY_A = new_key("key-a")
 KEY_B = new_key("key-b", "sm4-gcm")
@@ -172,3 +172,30 @@ async def test_the_ghost_sweep_over_an_encrypted_history_supersedes_nothing_reco
     assert "p-swept" not in swept.superseded
     assert await pool.fetchval("SELECT count(*) FROM superseded_events WHERE petition_id = 'p-swept'") == 0
     assert await pool.fetchval("SELECT last_seq FROM streams WHERE petition_id = 'p-swept'") == stored
+
+
+async def test_the_ghost_sweep_of_an_ended_encrypted_workflow_confirms_its_last_rows(
+    encrypted_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    """An ended workflow has no view to protect its rows: the sweep judges them by the history alone,
+    so that history must be read decrypted. Its last task's rows, still tentative, are confirmed (read
+    without the codec, none would match, and all would be swept as ghosts)."""
+    task_queue = str(uuid.uuid4())
+    petitions = PetitionClient(encrypted_env.client, task_queue=task_queue)
+    async with worker.build_worker(encrypted_env.client, pool, task_queue=task_queue):
+        await petitions.file(filing("p-ended"))
+        await petitions.act("p-ended", AcknowledgeInput(actor=official(Tier.VILLAGE)))
+        await _take_to_closed(petitions, "p-ended")
+        await petitions.act("p-ended", RecordReturnVisitInput(actor=contact_cadre(), held=True))
+        await encrypted_env.client.get_workflow_handle("petition-p-ended").result()
+        await _settled(petitions, pool, "p-ended")
+    head = await pool.fetchrow("SELECT last_seq, recorded_through FROM streams WHERE petition_id = 'p-ended'")
+    assert head["last_seq"] == 7 and head["recorded_through"] < 7  # the last task's rows wait
+
+    swept = await sweep_ghosts(encrypted_env.client, pool, older_than=timedelta(0))
+
+    assert (swept.confirmed, swept.superseded, swept.waiting) == ({"p-ended": 7}, {}, [])
+    assert await pool.fetchval("SELECT recorded_through FROM streams WHERE petition_id = 'p-ended'") == 7
+    assert await pool.fetchval("SELECT count(*) FROM superseded_events WHERE petition_id = 'p-ended'") == 0
+    report = await verify(encrypted_env.client, pool, "p-ended")
+    assert (report.ok, report.findings) == (True, [])
