@@ -186,10 +186,10 @@ async def _with_office_figures(db: Db, rows: list[FigureRow], filters: tuple[obj
     summoned helper) gets a row of its own."""
     async with connection(db) as conn:
         found = {r["office_id"]: dict(r) for r in await conn.fetch(_OFFICE_FIGURES, *filters)}
-    stints = {name: 0 for name in _STINT_COUNTS}
+    stints = {name: 0 for name in STINT_COUNTS}
     by_group = {row.group: row for row in rows}
     for office_id in found.keys() - by_group.keys():
-        by_group[office_id] = FigureRow(group=office_id, **stints, **dict.fromkeys(_RATES))
+        by_group[office_id] = FigureRow(group=office_id, **stints, **dict.fromkeys(RATES))
     result = []
     for group, row in by_group.items():
         r = found.get(group)
@@ -206,7 +206,7 @@ async def _with_office_figures(db: Db, rows: list[FigureRow], filters: tuple[obj
     return result
 
 
-_STINT_COUNTS = (
+STINT_COUNTS = (
     "petitions",
     "stints",
     "responded_on_time",
@@ -219,7 +219,8 @@ _STINT_COUNTS = (
     "reopened",
     "deadlines_missed",
 )
-_RATES = (
+"""The counts of a ``FigureRow``."""
+RATES = (
     "response_rate",
     "resolution_rate",
     "on_time_rate",

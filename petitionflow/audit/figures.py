@@ -25,30 +25,10 @@ from store import queries
 from store._db import Db, connection
 from store.models import FigureGroup, FigureRow, OfficeFigures
 from store.projections import OfficeFact, PetitionProjection, Stint
+from store.queries import RATES, STINT_COUNTS
 
 _GROUP = {FigureGroup.TIER: "tier", FigureGroup.REGION: "region_id", FigureGroup.OFFICIAL: "official_id"}
-_RATES = (
-    "response_rate",
-    "resolution_rate",
-    "on_time_rate",
-    "satisfaction_rate",
-    "escalation_rate",
-    "reopen_rate",
-)
 _SATISFIED = ("satisfied", "basically_satisfied")
-_COUNTS = (
-    "petitions",
-    "stints",
-    "responded_on_time",
-    "resolved",
-    "resolved_on_time",
-    "rated",
-    "satisfied",
-    "escalated",
-    "escalated_automatically",
-    "reopened",
-    "deadlines_missed",
-)
 
 
 @dataclass
@@ -206,7 +186,7 @@ def figures_of(
     if group is FigureGroup.OFFICE:
         offices = office_figures_of(office_facts, tier=tier, region_id=region_id, since=since, until=until)
         rows += (
-            FigureRow(group=key, **dict.fromkeys(_COUNTS, 0), **dict.fromkeys(_RATES))
+            FigureRow(group=key, **dict.fromkeys(STINT_COUNTS, 0), **dict.fromkeys(RATES))
             for key in offices.keys() - groups.keys()
         )
         rows = [row.model_copy(update={"office": offices.get(row.group or "")}) for row in rows]

@@ -62,18 +62,7 @@ async def test_petitions_filed_before_006_are_kept_with_no_owner_and_old_keys_fi
 ) -> None:
     conn = await asyncpg.connect(empty_database_url)
     try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for migration in migrations():
-            if migration.version < "006":
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+        await _migrated_before(conn, "006")
         await conn.execute("INSERT INTO streams VALUES ('old-1', 3, $1)", b"\0" * 32)
         await conn.execute("INSERT INTO api_keys (key_hash, name) VALUES ($1, 'hotline')", b"\1" * 32)
 
@@ -100,18 +89,7 @@ async def test_020_gives_every_petition_the_office_its_fold_holds_it_by(empty_da
     before = [c for c in PETITION_COLUMNS if c not in ("office_id", "office_kind")]
     conn = await asyncpg.connect(empty_database_url)
     try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for migration in migrations():
-            if migration.version < "020":
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+        await _migrated_before(conn, "020")
         await conn.copy_records_to_table(
             "petitions", records=[tuple(r[c] for c in before) for r in records], columns=before
         )
@@ -130,3 +108,19 @@ async def test_020_gives_every_petition_the_office_its_fold_holds_it_by(empty_da
         )
     finally:
         await conn.close()
+
+
+async def _migrated_before(conn: asyncpg.Connection, version: str) -> None:
+    """The database as it was when the migrations before ``version`` were the latest."""
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for migration in migrations():
+        if migration.version < version:
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
