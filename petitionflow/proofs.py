@@ -6,7 +6,10 @@
   to the web page) and to apps, and is presented as ``X-Petitioner-Token``.
 - A **reply code** (``issue_reply_code``/``check_reply``) is four digits, one outstanding per
   petition, issued with the answer ("回复 4821 1 满意"). It holds only from the petitioner's phone on
-  record, through the SMS gateway's inbound webhook, and only once; it is stored as an HMAC.
+  record or a phone the answer's SMS was sent to (the household's in the county directory, which
+  may differ), through the SMS gateway's inbound webhook, and only once. The code of a message is
+  derived from the secret and the message's identity, so a retried send carries the same code and
+  another answer a new one, which replaces it. The code and the phones are stored only as HMACs.
 
 Both answer a wrong guess the same way, whatever was wrong, so neither is an oracle; the API
 throttles guesses with the shared limiter.
@@ -123,18 +126,50 @@ def _code_hash(secret: str, petition_id: PetitionId, code: str) -> bytes:
     return hmac.new(secret.encode(), f"reply-code:{petition_id}:{code}".encode(), hashlib.sha256).digest()
 
 
+def _phone_hash(secret: str, number: str) -> bytes:
+    """The HMAC a national number (``national_number``) is stored and looked up by, never in clear."""
+    return hmac.new(secret.encode(), f"reply-phone:{number}".encode(), hashlib.sha256).digest()
+
+
+def message_code(secret: str, petition_id: PetitionId, message_key: str) -> str:
+    """The four-digit reply code of the message ``message_key`` (the notification carrying it) on
+    ``petition_id``: the same for every send of that message, unpredictable without the secret."""
+    mac = hmac.new(secret.encode(), f"reply-code-of:{petition_id}:{message_key}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(mac.digest(), 'big') % 10_000:04d}"
+
+
 async def issue_reply_code(
-    db: Db, secret: str, petition_id: PetitionId, petitioner_id: PersonId, *, ttl: timedelta = REPLY_CODE_TTL
+    db: Db,
+    secret: str,
+    petition_id: PetitionId,
+    petitioner_id: PersonId,
+    *,
+    ttl: timedelta = REPLY_CODE_TTL,
+    message_key: str | None = None,
+    sent_to: str | None = None,
 ) -> str:
-    """A new four-digit reply code for the petition's answer (replacing any outstanding one), for
-    the SMS that carries the answer: "回复 <code>1 满意, <code>2 基本满意, <code>3 不满意"."""
-    code = f"{secrets.randbelow(10_000):04d}"
+    """The four-digit reply code for the petition's answer, for the SMS that carries it: "回复
+    <code>1 满意, <code>2 基本满意, <code>3 不满意".
+
+    With ``message_key`` (the notification's identity) the code is ``message_code``: issuing it again
+    for the same message (a retried send) gives the same code and leaves it as it was (unspent or
+    spent, its expiry), while another message's code replaces it. Without, a random code replaces
+    any outstanding one. ``sent_to``, the phone the SMS goes to, is one the reply may come from
+    (kept as an HMAC of its national number; never logged)."""
+    code = (
+        f"{secrets.randbelow(10_000):04d}"
+        if message_key is None
+        else message_code(secret, petition_id, message_key)
+    )
+    number = None if sent_to is None else national_number(sent_to)
     await access.put_reply_code(
         db,
         petition_id,
         petitioner_id,
         _code_hash(secret, petition_id, code),
         expires_at=datetime.now(UTC) + ttl,
+        message_key=message_key,
+        sent_to=None if number is None else _phone_hash(secret, number),
     )
     return code
 
@@ -150,11 +185,20 @@ class AnswerProofs:
 
 
 async def issue_answer_proofs(
-    db: Db, secret: str, petition_id: PetitionId, petitioner_id: PersonId
+    db: Db,
+    secret: str,
+    petition_id: PetitionId,
+    petitioner_id: PersonId,
+    *,
+    message_key: str | None = None,
+    sent_to: str | None = None,
 ) -> AnswerProofs:
     """Both proofs for the SMS that tells a household its petition was answered (the notifications
-    sender calls this when it sends a ``Resolved`` message); the reply code replaces any earlier one."""
-    code = await issue_reply_code(db, secret, petition_id, petitioner_id)
+    sender calls this when it sends a ``Resolved`` message, with the notification's identity and the
+    phone it sends to): the reply code is that message's, and replaces any earlier message's."""
+    code = await issue_reply_code(
+        db, secret, petition_id, petitioner_id, message_key=message_key, sent_to=sent_to
+    )
     return AnswerProofs(link_token=issue_link(secret, petition_id, petitioner_id), reply_code=code)
 
 
@@ -188,15 +232,16 @@ class Reply:
 
 
 async def check_reply(db: Db, secret: str, phone: str, text: str) -> Reply | None:
-    """The petition a reply from ``phone`` answers: ``phone`` must be the petitioner's on record and
-    the code the petition's outstanding one. None when anything is wrong (the caller cannot tell
-    what). The code is not spent here: ``spend`` it once the rating is accepted."""
+    """The petition a reply from ``phone`` answers: ``phone`` must be the petitioner's on record or
+    one the answer's SMS was sent to, and the code the petition's outstanding one. None when anything
+    is wrong (the caller cannot tell what). The code is not spent here: ``spend`` it once the rating
+    is accepted."""
     number = national_number(phone)
     parsed = parse_reply(text)
     if number is None or parsed is None:
         return None
     code, rating = parsed
-    for candidate in await access.outstanding_codes(db, number):
+    for candidate in await access.outstanding_codes(db, number, _phone_hash(secret, number)):
         expected = _code_hash(secret, candidate.petition_id, code)
         if hmac.compare_digest(expected, candidate.code_hash):
             return Reply(candidate.petition_id, candidate.petitioner_id, rating, expected)

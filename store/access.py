@@ -1,8 +1,8 @@
 """Access: the log of reads of personal fields, petitioners' reply codes, and who owns a petition.
 
 The access log holds who read a petition's own text or its petitioner's contact, when, and which
-fields; it never holds the fields themselves. Reply codes are stored as HMACs computed by the caller
-(``petitionflow.proofs``), never in clear.
+fields; it never holds the fields themselves. Reply codes, and the phones their SMS went to, are
+stored as HMACs computed by the caller (``petitionflow.proofs``), never in clear.
 """
 
 from __future__ import annotations
@@ -121,20 +121,45 @@ async def contact(db: Db, petitioner_id: PersonId) -> PetitionerContact | None:
     return None if row is None else PetitionerContact.model_validate(dict(row))
 
 
+_SAME = "coalesce(r.message_key = EXCLUDED.message_key AND r.code_hash = EXCLUDED.code_hash, false)"
+"""The stored row is the same code for the same message (a retried send); never for no message."""
+
+
 async def put_reply_code(
-    db: Db, petition_id: PetitionId, petitioner_id: PersonId, code_hash: bytes, *, expires_at: datetime
+    db: Db,
+    petition_id: PetitionId,
+    petitioner_id: PersonId,
+    code_hash: bytes,
+    *,
+    expires_at: datetime,
+    message_key: str | None = None,
+    sent_to: bytes | None = None,
 ) -> None:
-    """Make ``code_hash`` the petition's outstanding reply code, replacing any earlier one."""
+    """Make ``code_hash`` the petition's outstanding reply code, replacing any earlier one, for the
+    message ``message_key`` sent to the phone whose HMAC is ``sent_to``.
+
+    The same code for the same message again (a retried send) replaces nothing: the row keeps its
+    issue, its expiry and whether it was spent, and only gains ``sent_to`` among its numbers."""
     async with connection(db) as conn:
         await conn.execute(
-            "INSERT INTO reply_codes (petition_id, petitioner_id, code_hash, expires_at)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (petition_id) DO UPDATE SET"
-            " petitioner_id = EXCLUDED.petitioner_id, code_hash = EXCLUDED.code_hash,"
-            " issued_at = now(), expires_at = EXCLUDED.expires_at, used_at = NULL",
+            "INSERT INTO reply_codes AS r"
+            " (petition_id, petitioner_id, code_hash, expires_at, message_key, sent_to)"
+            " VALUES ($1, $2, $3, $4, $5,"
+            " CASE WHEN $6::bytea IS NULL THEN '{}'::bytea[] ELSE ARRAY[$6::bytea] END)"
+            " ON CONFLICT (petition_id) DO UPDATE SET"
+            f" petitioner_id = CASE WHEN {_SAME} THEN r.petitioner_id ELSE EXCLUDED.petitioner_id END,"
+            f" issued_at = CASE WHEN {_SAME} THEN r.issued_at ELSE now() END,"
+            f" expires_at = CASE WHEN {_SAME} THEN r.expires_at ELSE EXCLUDED.expires_at END,"
+            f" used_at = CASE WHEN {_SAME} THEN r.used_at END,"
+            f" sent_to = CASE WHEN NOT {_SAME} THEN EXCLUDED.sent_to"
+            "  WHEN r.sent_to @> EXCLUDED.sent_to THEN r.sent_to ELSE r.sent_to || EXCLUDED.sent_to END,"
+            " code_hash = EXCLUDED.code_hash, message_key = EXCLUDED.message_key",
             petition_id,
             petitioner_id,
             code_hash,
             expires_at,
+            message_key,
+            sent_to,
         )
 
 
@@ -145,16 +170,19 @@ class Outstanding:
     code_hash: bytes
 
 
-async def outstanding_codes(db: Db, phone_digits: str) -> list[Outstanding]:
-    """The unspent, unexpired reply codes of petitions whose petitioner's phone on record ends in
+async def outstanding_codes(db: Db, phone_digits: str, phone_hash: bytes) -> list[Outstanding]:
+    """The unspent, unexpired reply codes a reply from a phone may answer: those sent to the number
+    whose HMAC is ``phone_hash``, and those of petitions whose petitioner's phone on record ends in
     ``phone_digits`` (digits only: the national number, without a country code)."""
     async with connection(db) as conn:
         rows = await conn.fetch(
             "SELECT r.petition_id, r.petitioner_id, r.code_hash FROM reply_codes r"
-            " JOIN petitioners p USING (petitioner_id)"
-            " WHERE r.used_at IS NULL AND r.expires_at > now() AND p.phone IS NOT NULL"
-            " AND right(regexp_replace(p.phone, '[^0-9]', '', 'g'), length($1)) = $1",
+            " LEFT JOIN petitioners p USING (petitioner_id)"
+            " WHERE r.used_at IS NULL AND r.expires_at > now() AND (r.sent_to @> ARRAY[$2::bytea]"
+            " OR (p.phone IS NOT NULL"
+            " AND right(regexp_replace(p.phone, '[^0-9]', '', 'g'), length($1)) = $1))",
             phone_digits,
+            phone_hash,
         )
     return [Outstanding(r["petition_id"], r["petitioner_id"], bytes(r["code_hash"])) for r in rows]
 

@@ -277,7 +277,7 @@ class SmsAccepted(BaseModel):
     summary="The SMS gateway's inbound webhook: a household rates an answer by reply code",
     responses={
         401: {"model": ErrorBody, "description": "Missing or unknown API key (the gateway's)."},
-        403: {"model": ErrorBody, "description": "reply_unproven: not the phone on record, or not the code."},
+        403: {"model": ErrorBody, "description": "reply_unproven: not the household's phone, or the code."},
         409: {"model": ErrorBody, "description": "The petition is past rating (wrong stage, closed)."},
         429: {"model": ErrorBody, "description": "Too many replies from this phone: wait Retry-After."},
     },
@@ -286,8 +286,9 @@ async def sms_inbound(
     sms: InboundSms, app: AppServices, gateway: FilingService, request: Request
 ) -> SmsAccepted:
     """The gateway posts every inbound SMS here with its own API key. The reply holds only if the
-    phone is the petitioner's on record and the code is the petition's outstanding one; it is then
-    spent, and the rating recorded with the gateway named in the event. Do not retry a 4xx."""
+    phone is the petitioner's on record or the one the answer's SMS was sent to, and the code is the
+    petition's outstanding one; it is then spent, and the rating recorded with the gateway named in
+    the event. Do not retry a 4xx."""
     refuse_unprintable("body", sms.model_dump(mode="json"))
     cfg = config(request)
     await throttle(request.app.state.limiter, cfg, "phone", proofs.national_number(sms.phone) or sms.phone)
@@ -296,8 +297,8 @@ async def sms_inbound(
         raise ApiError(
             403,
             "reply_unproven",
-            "the reply holds for no petition: the phone is not a petitioner's on record, or the code "
-            "is not the outstanding one (wrong, used or expired)",
+            "the reply holds for no petition: the phone is not a petitioner's on record nor one an "
+            "answer was sent to, or the code is not the outstanding one (wrong, used or expired)",
         )
     structlog.contextvars.bind_contextvars(
         petition_id=reply.petition_id, actor="petitioner", proof=Proof.REPLY_CODE.value

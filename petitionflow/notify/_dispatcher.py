@@ -241,11 +241,19 @@ class Dispatcher:
 
     async def _with_proofs(self, n: Notification, route: _Route) -> _Route:
         """The answer to a household carries its proofs (``petitionflow.proofs``): a reply code for
-        answering by SMS ("回复48211") and a link to its petition's page. Each send issues a fresh
-        code, which replaces the one before (a retried message carries the code that counts)."""
+        answering by SMS ("回复48211") and a link to its petition's page. The code is the message's
+        (by its event and recipient): a retried send carries the same one, a new answer a new one,
+        which replaces it. A reply holds from the phone it is sent to as from the filing phone."""
         if self.proofs is None or n.kind != ANSWER_KIND or n.recipient_role is not RecipientRole.PETITIONER:
             return route
-        issued = await issue_answer_proofs(self.pool, self.proofs.secret, n.petition_id, n.recipient_id)
+        issued = await issue_answer_proofs(
+            self.pool,
+            self.proofs.secret,
+            n.petition_id,
+            n.recipient_id,
+            message_key=f"{n.petition_id}/{n.seq}/{n.recipient_id}",
+            sent_to=route.address if route.channel == "sms" else None,
+        )
         link = self.proofs.link_base + issued.link_token
         return dataclasses.replace(
             route, extra={**route.extra, "reply_code": issued.reply_code, "link": link}

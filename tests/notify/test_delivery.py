@@ -200,7 +200,7 @@ async def test_the_generic_sms_gateway_gets_template_params_and_its_key(
 async def test_the_answer_to_a_household_carries_a_reply_code_its_reply_proves(
     pool: asyncpg.Pool, receiver: Receiver
 ) -> None:
-    """The SMS that answers a petition carries a fresh reply code and a link (issue 13's proofs): the
+    """The SMS that answers a petition carries its reply code and a link (issue 13's proofs): the
     household's reply "<code>1" is then checked by ``proofs.check_reply``, and the link opens it."""
     await add_directory(pool, receiver)
     story = Story("p-1")
