@@ -15,7 +15,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, SecretStr
 
 
 class _Section(BaseModel):
@@ -92,7 +92,12 @@ class NotifyConfig(_Section):
     rate_limits: dict[str, float] = Field(
         default_factory=lambda: {"sms": 20.0, "email": 20.0, "wecom": 0.33, "dingtalk": 0.33, "webhook": 0.0}
     )
-    """Messages per second per channel (0: unlimited). WeCom and DingTalk robots take 20 a minute."""
+    """Messages per second per channel (0: unlimited). WeCom and DingTalk robots take 20 a minute.
+    Shared by every dispatcher of the database (``notify_rate_windows``): N processes together send
+    no more than the limit, as an SMS gateway's contract counts the account's messages."""
+    rate_windows: dict[str, PositiveFloat] = Field(default_factory=dict)
+    """Seconds a channel's limit is counted over (default 1, or ``1/rate`` below one a second): at
+    most ``rate × window`` messages within each window, the rest wait for the next one."""
     confirm_after: timedelta = timedelta(milliseconds=200)
     """Ask Temporal about a held notification's event once it has waited this long."""
 
