@@ -4,7 +4,8 @@ From a TOML file named by ``PETITIONFLOW_NOTIFY_FILE`` (``Settings.notify_file``
 defaults: only the ``log`` channel, for development. Credentials are ``SecretStr``: they never print,
 and nothing here is logged but the names of the channels enabled. Environment variables override
 the file's credentials: ``PETITIONFLOW_NOTIFY_WEBHOOK_SECRET``, ``PETITIONFLOW_NOTIFY_SMTP_PASSWORD``,
-``PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET``, ``PETITIONFLOW_NOTIFY_DINGTALK_SECRET``.
+``PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET``, ``PETITIONFLOW_NOTIFY_DINGTALK_SECRET`` (and the SMTP
+server's CA file, ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class EmailConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 25
     starttls: bool = False
+    """Require STARTTLS before login and sending: a server that does not offer it fails the try
+    (``smtp unreachable: SMTPException``), nothing goes in clear. Off: plain SMTP (a relay on
+    localhost)."""
+    ca_file: str | None = None
+    """A PEM file of the certificates to trust for the server's (a county's own CA), instead of the
+    system's; ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE`` overrides it."""
     username: str | None = None
     password: SecretStr | None = None
     sender: str = "petitionflow@localhost"
@@ -114,13 +121,15 @@ class NotifyConfig(_Section):
         updates: dict[str, tuple[str, str]] = {
             "PETITIONFLOW_NOTIFY_WEBHOOK_SECRET": ("webhook", "secret"),
             "PETITIONFLOW_NOTIFY_SMTP_PASSWORD": ("email", "password"),
+            "PETITIONFLOW_NOTIFY_SMTP_CA_FILE": ("email", "ca_file"),
             "PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET": ("sms", "access_key_secret"),
             "PETITIONFLOW_NOTIFY_DINGTALK_SECRET": ("robots", "dingtalk_secret"),
         }
         config = self
         for name, (section, field) in updates.items():
             if name in env:
-                part = getattr(config, section).model_copy(update={field: SecretStr(env[name])})
+                value = env[name] if field == "ca_file" else SecretStr(env[name])
+                part = getattr(config, section).model_copy(update={field: value})
                 config = config.model_copy(update={section: part})
         return config
 
