@@ -6,6 +6,10 @@ bucket's first hit and lasts its ``seconds``: a hit after it ends opens the next
 counts every bucket of a request (an upsert per bucket, in bucket order so two requests never lock
 the same rows in opposite orders).
 
+The notifications dispatcher's sending slots (``take_slots``) are the same fixed window per channel
+in their own table (``notify_rate_windows``), reserved a batch at a time rather than counted a hit
+at a time: a channel's limit (an SMS gateway's contract) holds for every dispatcher together.
+
 Why not a limiter library: ``limits`` (behind slowapi) and the other well-kept ones count in memory,
 Redis, Memcached or MongoDB; none has a PostgreSQL backend, and PostgreSQL is the one shared store
 this deployment already runs. A fixed window per bucket is a few lines of SQL, and lets a burst of at
@@ -110,3 +114,69 @@ async def purge(db: Db) -> int:
             " RETURNING 1"
         )
     return len(rows)
+
+
+# ------------------------------------------------------------------ the dispatcher's sending slots
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """Up to ``limit`` messages of ``channel`` within ``seconds``, across every dispatcher."""
+
+    channel: str
+    limit: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a reservation got: ``granted`` of the slots asked for, in a window ending in ``resets_in``."""
+
+    channel: str
+    granted: int
+    resets_in: float
+
+
+_TAKE = """
+INSERT INTO notify_rate_windows AS r (channel, window_start, window_seconds, window_limit, used, granted)
+SELECT channel, now(), seconds, lim, least(wanted, lim), least(wanted, lim)
+FROM unnest($1::text[], $2::float8[], $3::int[], $4::int[]) AS t(channel, seconds, lim, wanted)
+ORDER BY channel
+ON CONFLICT (channel) DO UPDATE SET
+    window_start = CASE WHEN r.window_start + make_interval(secs => r.window_seconds) <= now()
+                        THEN now() ELSE r.window_start END,
+    granted = CASE WHEN r.window_start + make_interval(secs => r.window_seconds) <= now()
+                   THEN EXCLUDED.used
+                   ELSE greatest(0, least(EXCLUDED.used, EXCLUDED.window_limit - r.used)) END,
+    used = CASE WHEN r.window_start + make_interval(secs => r.window_seconds) <= now()
+                THEN EXCLUDED.used
+                ELSE r.used + greatest(0, least(EXCLUDED.used, EXCLUDED.window_limit - r.used)) END,
+    window_seconds = EXCLUDED.window_seconds,
+    window_limit = EXCLUDED.window_limit
+RETURNING channel, granted,
+    extract(epoch FROM window_start + make_interval(secs => window_seconds) - now())::float8 AS resets_in
+"""
+
+
+async def take_slots(db: Db, wanted: Sequence[tuple[Slots, int]]) -> list[Grant]:
+    """Reserve sending slots for several channels in one statement: for each ``(slots, n)``, up to
+    ``n`` of the ``slots.limit`` its channel's current window has left (a window opens at the first
+    reservation after the last one ended). Every dispatcher shares the count (table
+    ``notify_rate_windows``, migration 022); rows lock in channel order, so two never deadlock.
+
+    A fixed window lets two windows' worth straddle a boundary (at most twice the limit within
+    ``seconds``), as ``hit`` does; a slot granted but not used is not given back (it errs low)."""
+    asked = [(s, n) for s, n in wanted if n > 0]
+    if len({s.channel for s, _ in asked}) != len(asked):
+        raise ValueError("each channel may be reserved once per call")
+    if not asked:
+        return []
+    async with connection(db) as conn:
+        rows = await conn.fetch(
+            _TAKE,
+            [s.channel for s, _ in asked],
+            [s.seconds for s, _ in asked],
+            [s.limit for s, _ in asked],
+            [n for _, n in asked],
+        )
+    return [Grant(r["channel"], r["granted"], max(0.0, r["resets_in"])) for r in rows]

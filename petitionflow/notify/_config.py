@@ -4,7 +4,8 @@ From a TOML file named by ``PETITIONFLOW_NOTIFY_FILE`` (``Settings.notify_file``
 defaults: only the ``log`` channel, for development. Credentials are ``SecretStr``: they never print,
 and nothing here is logged but the names of the channels enabled. Environment variables override
 the file's credentials: ``PETITIONFLOW_NOTIFY_WEBHOOK_SECRET``, ``PETITIONFLOW_NOTIFY_SMTP_PASSWORD``,
-``PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET``, ``PETITIONFLOW_NOTIFY_DINGTALK_SECRET``.
+``PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET``, ``PETITIONFLOW_NOTIFY_DINGTALK_SECRET`` (and the SMTP
+server's CA file, ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, SecretStr
 
 
 class _Section(BaseModel):
@@ -34,6 +35,12 @@ class EmailConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 25
     starttls: bool = False
+    """Require STARTTLS before login and sending: a server that does not offer it fails the try
+    (``smtp unreachable: SMTPException``), nothing goes in clear. Off: plain SMTP (a relay on
+    localhost)."""
+    ca_file: str | None = None
+    """A PEM file of the certificates to trust for the server's (a county's own CA), instead of the
+    system's; ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE`` overrides it."""
     username: str | None = None
     password: SecretStr | None = None
     sender: str = "petitionflow@localhost"
@@ -92,7 +99,12 @@ class NotifyConfig(_Section):
     rate_limits: dict[str, float] = Field(
         default_factory=lambda: {"sms": 20.0, "email": 20.0, "wecom": 0.33, "dingtalk": 0.33, "webhook": 0.0}
     )
-    """Messages per second per channel (0: unlimited). WeCom and DingTalk robots take 20 a minute."""
+    """Messages per second per channel (0: unlimited). WeCom and DingTalk robots take 20 a minute.
+    Shared by every dispatcher of the database (``notify_rate_windows``): N processes together send
+    no more than the limit, as an SMS gateway's contract counts the account's messages."""
+    rate_windows: dict[str, PositiveFloat] = Field(default_factory=dict)
+    """Seconds a channel's limit is counted over (default 1, or ``1/rate`` below one a second): at
+    most ``rate × window`` messages within each window, the rest wait for the next one."""
     confirm_after: timedelta = timedelta(milliseconds=200)
     """Ask Temporal about a held notification's event once it has waited this long."""
 
@@ -109,13 +121,15 @@ class NotifyConfig(_Section):
         updates: dict[str, tuple[str, str]] = {
             "PETITIONFLOW_NOTIFY_WEBHOOK_SECRET": ("webhook", "secret"),
             "PETITIONFLOW_NOTIFY_SMTP_PASSWORD": ("email", "password"),
+            "PETITIONFLOW_NOTIFY_SMTP_CA_FILE": ("email", "ca_file"),
             "PETITIONFLOW_NOTIFY_SMS_ACCESS_KEY_SECRET": ("sms", "access_key_secret"),
             "PETITIONFLOW_NOTIFY_DINGTALK_SECRET": ("robots", "dingtalk_secret"),
         }
         config = self
         for name, (section, field) in updates.items():
             if name in env:
-                part = getattr(config, section).model_copy(update={field: SecretStr(env[name])})
+                value = env[name] if field == "ca_file" else SecretStr(env[name])
+                part = getattr(config, section).model_copy(update={field: value})
                 config = config.model_copy(update={section: part})
         return config
 

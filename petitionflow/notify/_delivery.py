@@ -1,12 +1,14 @@
-"""Delivery rules that need no I/O: backoff with jitter, quiet hours, per-channel rate limits, counters."""
+"""Delivery rules that need no I/O: backoff with jitter, quiet hours, per-channel rate windows, counters."""
 
 from __future__ import annotations
 
+import math
 import random
-import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from store.rate_limits import Slots
 
 
 def backoff(attempts: int, initial: timedelta, maximum: timedelta, rng: random.Random) -> timedelta:
@@ -29,30 +31,18 @@ def quiet_until(now: datetime, timezone: str, start: time, end: time) -> datetim
     return datetime.combine(day, end, tzinfo=ZoneInfo(timezone))
 
 
-class RateLimiter:
-    """A token bucket per channel, ``rates`` messages a second (0 or missing: unlimited), with a
-    burst of one second's worth (at least one)."""
-
-    def __init__(self, rates: dict[str, float]) -> None:
-        self._rates = rates
-        self._next: dict[str, float] = {}
-
-    def reserve(self, channel: str) -> float:
-        """Take the channel's next slot; returns how many seconds from now it is (0: now)."""
-        rate = self._rates.get(channel, 0.0)
+def channel_slots(rates: dict[str, float], windows: dict[str, float]) -> dict[str, Slots]:
+    """Each limited channel's shared window: ``rates`` messages a second (0 or missing: unlimited)
+    counted over ``windows`` seconds (default one second, or ``1/rate`` below one a second), so at
+    most ``rate × window`` (rounded down, at least one) messages go out within a window, whichever
+    dispatcher sends them (``store.rate_limits.take_slots``)."""
+    slots: dict[str, Slots] = {}
+    for channel, rate in rates.items():
         if rate <= 0:
-            return 0.0
-        now = _time.monotonic()
-        earliest = now - (max(1.0, rate) - 1) / rate  # a full bucket: a second's worth now
-        slot = max(self._next.get(channel, earliest), earliest)
-        self._next[channel] = slot + 1 / rate
-        return max(0.0, slot - now)
-
-    def give_back(self, channel: str) -> None:
-        """Return a reserved slot that was not used (the message was deferred instead)."""
-        rate = self._rates.get(channel, 0.0)
-        if rate > 0 and channel in self._next:
-            self._next[channel] -= 1 / rate
+            continue
+        seconds = windows.get(channel) or max(1.0, 1 / rate)
+        slots[channel] = Slots(channel, max(1, math.floor(rate * seconds + 1e-9)), seconds)
+    return slots
 
 
 @dataclass(slots=True)

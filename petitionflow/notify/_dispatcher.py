@@ -2,7 +2,9 @@
 
 One loop per process; several processes may run at once (a claim hands each row to one of them).
 Each pass: confirm held notifications with Temporal (``_confirm``), claim a batch of due ones,
-deliver them concurrently, then mark them in a few statements. A try that fails is retried with
+reserve their channels' sending slots (one statement, shared by every dispatcher: a channel's rate
+limit holds for all processes together), deliver them concurrently, then mark them in a few
+statements. A try that fails is retried with
 exponential backoff and jitter until ``give_up_after`` (24 h), then the notification is failed with
 its cause; a refusal that retrying cannot cure (a 4xx, a bad number) fails it at once.
 """
@@ -25,7 +27,7 @@ from temporalio.client import Client
 from petitionflow.notify._base import Channel, DeliveryError, HttpPool, Message
 from petitionflow.notify._config import NotifyConfig
 from petitionflow.notify._confirm import Confirmer
-from petitionflow.notify._delivery import Counters, RateLimiter, backoff, quiet_until
+from petitionflow.notify._delivery import Counters, backoff, channel_slots, quiet_until
 from petitionflow.notify._email import EmailChannel
 from petitionflow.notify._log import LogChannel
 from petitionflow.notify._robots import DingtalkChannel, WecomChannel, robot_kind
@@ -33,7 +35,7 @@ from petitionflow.notify._sms import sms_channel
 from petitionflow.notify._templates import render
 from petitionflow.notify._webhook import WebhookChannel
 from petitionflow.proofs import issue_answer_proofs
-from store import outbox, recipients
+from store import outbox, rate_limits, recipients
 from store.models import Notification, RecipientRole
 from store.recipients import Address
 
@@ -99,7 +101,7 @@ class Dispatcher:
         self._rng = random.Random(seed)
         self._http = HttpPool(config.concurrency, timeout=config.webhook.timeout)
         self.channels: dict[str, Channel] = channels if channels is not None else self._channels()
-        self._limits = RateLimiter(config.rate_limits)
+        self._slots_of = channel_slots(config.rate_limits, config.rate_windows)
         self._slots = asyncio.Semaphore(config.concurrency)
         self._addresses: dict[tuple[RecipientRole, str], tuple[float, Address | None]] = {}
         self._confirmer = None if client is None else Confirmer(client, pool, config.confirm_after)
@@ -163,9 +165,9 @@ class Dispatcher:
         if not batch:
             return 0
         addresses = await self._lookup(batch)
-        outcomes = await asyncio.gather(
-            *(self._deliver(n, addresses.get((n.recipient_role, n.recipient_id)), now) for n in batch)
-        )
+        plans = [self._plan(n, addresses.get((n.recipient_role, n.recipient_id)), now) for n in batch]
+        plans = await self._within_rates(plans, now)
+        outcomes = await asyncio.gather(*(self._settle(n, p, now) for n, p in zip(batch, plans, strict=True)))
         delivered = [
             (n.id, o.channel or "") for n, o in zip(batch, outcomes, strict=True) if o.what == "delivered"
         ]
@@ -289,7 +291,8 @@ class Dispatcher:
 
     # ----------------------------------------------------------------------------- delivery
 
-    async def _deliver(self, n: Notification, address: Address | None, now: datetime) -> _Outcome:
+    def _plan(self, n: Notification, address: Address | None, now: datetime) -> list[_Route] | _Outcome:
+        """The routes to send ``n`` by, or its outcome already (no channel reaches it; quiet hours)."""
         routes = self._routes(n, address)
         if isinstance(routes, str):
             return _Outcome("failed", error=routes)
@@ -299,13 +302,52 @@ class Dispatcher:
                 until = quiet_until(now, c.timezone, c.quiet_start, c.quiet_end)
                 if until is not None:
                     return _Outcome("deferred", channel="sms", at=until)
-        waits = [self._limits.reserve(r.channel) for r in routes]
-        if max(waits) > 1.0:  # over the channel's rate: come back when there is room
-            for r in routes:
-                self._limits.give_back(r.channel)
-            return _Outcome("deferred", channel=routes[0].channel, at=now + timedelta(seconds=max(waits)))
-        if max(waits) > 0:
-            await asyncio.sleep(max(waits))
+        return routes
+
+    async def _within_rates(
+        self, plans: list[list[_Route] | _Outcome], now: datetime
+    ) -> list[list[_Route] | _Outcome]:
+        """Reserve the batch's sending slots of each rate-limited channel in one statement, shared
+        with every other dispatcher (``store.rate_limits.take_slots``); a message that gets no slot
+        of one of its channels is deferred to the end of that channel's window (not a try). Slots go
+        in claim order, a message all of its routes' or none."""
+        demand: dict[str, int] = {}
+        for plan in plans:
+            if not isinstance(plan, _Outcome):
+                for route in plan:
+                    if route.channel in self._slots_of:
+                        demand[route.channel] = demand.get(route.channel, 0) + 1
+        if not demand:
+            return plans
+        grants = await rate_limits.take_slots(self.pool, [(self._slots_of[c], k) for c, k in demand.items()])
+        left = {g.channel: g.granted for g in grants}
+        resets = {g.channel: g.resets_in for g in grants}
+        planned: list[list[_Route] | _Outcome] = []
+        for plan in plans:
+            if isinstance(plan, _Outcome):
+                planned.append(plan)
+                continue
+            need: dict[str, int] = {}
+            for route in plan:
+                if route.channel in self._slots_of:
+                    need[route.channel] = need.get(route.channel, 0) + 1
+            short = [c for c, k in need.items() if left.get(c, 0) < k]
+            if short:  # over the channel's rate: come back when its window ends
+                wait = max(resets.get(c, 1.0) for c in short)
+                planned.append(
+                    _Outcome("deferred", channel=plan[0].channel, at=now + timedelta(seconds=wait))
+                )
+                continue
+            for c, k in need.items():
+                left[c] -= k
+            planned.append(plan)
+        return planned
+
+    async def _settle(self, n: Notification, plan: list[_Route] | _Outcome, now: datetime) -> _Outcome:
+        return plan if isinstance(plan, _Outcome) else await self._deliver(n, plan, now)
+
+    async def _deliver(self, n: Notification, routes: list[_Route], now: datetime) -> _Outcome:
+        c = self.config
         worst: DeliveryError | None = None
         async with self._slots:
             for route in routes:

@@ -30,6 +30,7 @@ ALL = [
     "019_audit_checkpoints.sql",
     "020_holding_office.sql",
     "021_reply_code_recipients.sql",
+    "022_notify_rate_windows.sql",
 ]
 
 
@@ -95,7 +96,7 @@ async def test_020_gives_every_petition_the_office_its_fold_holds_it_by(empty_da
             "petitions", records=[tuple(r[c] for c in before) for r in records], columns=before
         )
 
-        assert await migrate(conn) == ALL[ALL.index("020_holding_office.sql") :]
+        assert await migrate(conn) == ALL[ALL.index("020_holding_office.sql") :]  # 020 and the later ones
 
         rows = await conn.fetch(
             "SELECT petition_id, office_id, office_kind FROM petitions ORDER BY petition_id"

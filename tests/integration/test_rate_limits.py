@@ -53,3 +53,30 @@ async def test_an_address_window_is_skipped_only_for_a_live_credential(pool: asy
 
     assert with_key == []
     assert [c.hits for c in with_revoked + with_guess] == [1, 2]
+
+
+async def test_concurrent_reservations_share_a_channels_window_exactly(pool: asyncpg.Pool) -> None:
+    sms = rate_limits.Slots("sms", limit=25, seconds=HOUR)
+    webhook = rate_limits.Slots("webhook", limit=100, seconds=HOUR)
+
+    grants = await asyncio.gather(
+        *(rate_limits.take_slots(pool, [(sms, 4), (webhook, 3)]) for _ in range(10))
+    )
+
+    by_channel = {c: [g.granted for gs in grants for g in gs if g.channel == c] for c in ("sms", "webhook")}
+    assert sum(by_channel["sms"]) == 25 and sorted(by_channel["sms"]) == [0, 0, 0, 1] + [4] * 6
+    assert by_channel["webhook"] == [3] * 10
+    assert all(0 < g.resets_in <= HOUR for gs in grants for g in gs)
+    row = await pool.fetchrow("SELECT used, window_limit FROM notify_rate_windows WHERE channel = 'sms'")
+    assert (row["used"], row["window_limit"]) == (25, 25)
+
+
+async def test_a_channels_next_window_grants_again(pool: asyncpg.Pool) -> None:
+    sms = rate_limits.Slots("sms", limit=3, seconds=HOUR)
+    [first] = await rate_limits.take_slots(pool, [(sms, 5)])
+    [none] = await rate_limits.take_slots(pool, [(sms, 1)])
+    await pool.execute("UPDATE notify_rate_windows SET window_start = now() - interval '2 hours'")
+    [again] = await rate_limits.take_slots(pool, [(sms, 2)])
+
+    assert (first.granted, none.granted, again.granted) == (3, 0, 2)
+    assert await rate_limits.take_slots(pool, [(sms, 0)]) == []

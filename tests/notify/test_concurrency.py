@@ -8,8 +8,9 @@ from datetime import timedelta
 import asyncpg
 
 from petitionflow.notify import Dispatcher
-from petitionflow.notify._delivery import RateLimiter
+from petitionflow.notify._delivery import channel_slots
 from store.eventlog import append
+from store.rate_limits import Slots
 from tests.integration.story import Story
 from tests.notify.conftest import add_directory, config
 from tests.notify.receivers import Receiver
@@ -56,16 +57,14 @@ async def test_a_robot_over_its_rate_waits_its_turn(pool: asyncpg.Pool, receiver
         "SELECT next_attempt_at, attempts FROM notifications WHERE sent_at IS NULL ORDER BY next_attempt_at"
     )
     wecom = receiver.at("/cgi-bin/webhook/send")
-    # A burst of one, then one every two seconds: the rest wait (not tried, not failed).
+    # One in the two-second window, shared by every dispatcher: the rest wait (not tried, not failed).
     assert len(wecom) == 1 and deferred and all(r["attempts"] == 0 for r in deferred)
     assert dispatcher.counters.deferred == len(deferred) and dispatcher.counters.failed == 0
 
 
-def test_the_rate_limiter_spaces_slots() -> None:
-    limiter = RateLimiter({"sms": 2.0})
-    waits = [limiter.reserve("sms") for _ in range(5)]
-    assert waits[0] == 0.0 and waits[1] == 0.0  # a burst of one second's worth
-    assert [round(w, 1) for w in waits[2:]] == [0.5, 1.0, 1.5]
-    limiter.give_back("sms")
-    assert round(limiter.reserve("sms"), 1) == 1.5
-    assert RateLimiter({}).reserve("webhook") == 0.0
+def test_a_channels_rate_becomes_a_window_of_whole_messages() -> None:
+    slots = channel_slots({"sms": 20.0, "wecom": 0.33, "email": 2.5, "webhook": 0.0}, {"email": 4.0})
+    assert slots["sms"] == Slots("sms", 20, 1.0)
+    assert slots["wecom"] == Slots("wecom", 1, 1 / 0.33)  # one per three seconds: 19 a minute
+    assert slots["email"] == Slots("email", 10, 4.0)
+    assert "webhook" not in slots  # 0: unlimited, never reserved

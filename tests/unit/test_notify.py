@@ -175,3 +175,21 @@ def test_the_configuration_file_and_its_secrets(tmp_path: Path, monkeypatch: pyt
     path.write_text("[webhook]\nsecrett = 1\n")
     with pytest.raises(ValueError, match="secrett"):
         NotifyConfig.load(path)
+
+
+def test_the_smtp_ca_file_and_the_rate_windows_from_the_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "notify.toml"
+    path.write_text(
+        '[email]\nstarttls = true\nca_file = "/etc/ssl/county-ca.pem"\n'
+        "[rate_limits]\nsms = 100\n[rate_windows]\nsms = 0.5\n"
+    )
+    assert NotifyConfig.load(path).email.ca_file == "/etc/ssl/county-ca.pem"
+    monkeypatch.setenv("PETITIONFLOW_NOTIFY_SMTP_CA_FILE", "/run/secrets/smtp-ca.pem")
+    config = NotifyConfig.load(path)
+    assert (config.email.ca_file, config.email.starttls) == ("/run/secrets/smtp-ca.pem", True)
+    assert config.rate_windows == {"sms": 0.5}
+    path.write_text("[rate_windows]\nsms = 0\n")
+    with pytest.raises(ValueError, match=r"rate_windows\.sms"):
+        NotifyConfig.load(path)
