@@ -38,6 +38,7 @@ from petitionflow.proofs import issue_answer_proofs
 from store import outbox, rate_limits, recipients
 from store.models import Notification, RecipientRole
 from store.recipients import Address
+from store.sessions import SIGN_IN_CODE
 
 log = structlog.get_logger("petitionflow.notify")
 
@@ -222,10 +223,23 @@ class Dispatcher:
                 return channel, where
         return ("log", "-") if "log" in self.channels else None
 
+    def _pick_sign_in(self, address: Address | None, via: object) -> tuple[str, str] | None:
+        """Where an official's sign-in code goes: to the email or the phone they signed in with
+        (``store.sessions.RosterPerson.via``), never to a webhook or a group robot, which others
+        read; else the log, when on (the dev stack)."""
+        if address is not None:
+            channel, where = ("email", address.email) if via == "email" else ("sms", address.phone)
+            if where and channel in self.channels:
+                return channel, where
+        return ("log", "-") if "log" in self.channels else None
+
     def _routes(self, n: Notification, address: Address | None) -> list[_Route] | str:
         household = n.recipient_role is RecipientRole.PETITIONER
         routes: list[_Route] = []
-        picked = self._pick(address, household=household)
+        if n.kind == SIGN_IN_CODE:
+            picked = self._pick_sign_in(address, n.payload.get("via"))
+        else:
+            picked = self._pick(address, household=household)
         if picked is None:
             return f"no channel reaches {n.recipient_role.value} (no address in the directory)"
         routes.append(_Route(picked[0], picked[1], n.kind, str(n.id), {}))

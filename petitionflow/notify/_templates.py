@@ -66,6 +66,8 @@ _TIMES = {
     "return_visit_due": "return_visit_due",
 }
 _SMS_PARAMS: tuple[str, ...] = (
+    "code",  # an official's sign-in code
+    "ttl_minutes",
     "reply_code",
     "petition_id",
     "tier",

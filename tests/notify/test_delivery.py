@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -234,12 +235,18 @@ async def test_the_answer_to_a_household_carries_a_reply_code_its_reply_proves(
     assert await check_reply(pool, secret, HOUSEHOLD_PHONE, f"{int(code[0]) ^ 1}{code[1:]}1") is None
 
 
-async def test_an_officials_sign_in_code_is_delivered_though_it_belongs_to_no_event(
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_an_officials_sign_in_code_goes_where_they_signed_in_with_and_never_to_a_webhook(
     pool: asyncpg.Pool, receiver: Receiver
 ) -> None:
     """The web pages' one-time code goes out through the outbox (``store.sessions.issue_code``):
-    owed for no petition's event, it has no stream to wait for, and reaches the person at once."""
+    owed for no petition's event, it has no stream to wait for, and reaches the person at once, by
+    the email or the phone they signed in with; the webhook their office reads gets nothing."""
     await add_directory(pool, receiver)
+    await pool.execute(
+        "UPDATE directory_people SET email = 'lina@xiazhuang.example', phone = '+8613900000002'"
+        " WHERE person_id = 'township-official'"
+    )
     person = RosterPerson(
         person_id="township-official",
         name="Li Na",
@@ -249,15 +256,34 @@ async def test_an_officials_sign_in_code_is_delivered_though_it_belongs_to_no_ev
         via="email",
     )
     await issue_code(pool, person)
-    code = json.loads(
+    by_email = json.loads(
         await pool.fetchval("SELECT payload::text FROM notifications WHERE kind = 'sign_in_code'")
     )
-    dispatcher = Dispatcher(pool, config(receiver))
-    try:
-        await drain(dispatcher)
-    finally:
-        await dispatcher.aclose()
-    (sent,) = receiver.at("/hook/official")
-    assert sent.body["kind"] == "sign_in_code"
-    assert code["code"] in sent.body["text"] and "登录验证码" in sent.body["text"]
-    assert [n.delivered_at is not None for n in await list_notifications(pool, "-sign-in-")] == [True]
+    with smtp_server() as (mailbox, port):
+        email_on = {"enabled": True, "port": port, "username": "notify", "password": "smtp-secret",
+                    "sender": "notify@county.example"}  # fmt: skip
+        dispatcher = Dispatcher(pool, config(receiver, email=email_on))
+        try:
+            await drain(dispatcher)
+            (mail,) = mailbox.messages
+            assert mail[1] == ["lina@xiazhuang.example"]
+            body = email.message_from_bytes(mail[2], policy=email.policy.default).get_body()
+            assert body is not None and by_email["code"] in body.get_content()
+
+            await issue_code(pool, dataclasses.replace(person, via="phone"))
+            by_phone = json.loads(
+                await pool.fetchval(
+                    "SELECT payload::text FROM notifications WHERE kind = 'sign_in_code'"
+                    " ORDER BY id DESC LIMIT 1"
+                )
+            )
+            await drain(dispatcher)
+        finally:
+            await dispatcher.aclose()
+    (sms,) = receiver.at("/aliyun/")
+    assert sms.body["PhoneNumbers"] == "+8613900000002"
+    assert by_phone["code"] in sms.body["TemplateParam"]
+    assert receiver.at("/hook/official") == [], "a code never goes where others read"
+    assert len(mailbox.messages) == 1
+    delivered = [n.delivered_at is not None for n in await list_notifications(pool, "-sign-in-")]
+    assert delivered == [True, True]
