@@ -210,12 +210,27 @@ def show(
 def settle(
     petition_id: Annotated[str, typer.Argument(help="The petition's id.")],
     seq: Annotated[int, typer.Option("--seq", min=1, help="The first conflicting seq, as `show` names it.")],
+    note: Annotated[
+        str | None,
+        typer.Option("--note", help="Why, in your words (at most 500 characters): kept with the moved rows."),
+    ] = None,
+    rewrite_checkpointed: Annotated[
+        bool,
+        typer.Option(
+            "--rewrite-checkpointed",
+            help="Move rows that signed checkpoints already commit to (those checkpoints then fail"
+            " `audit verify --all`, as they should).",
+        ),
+    ] = False,
 ) -> None:
     """Move the stored rows from SEQ on aside, so the waiting append writes the workflow's events.
 
     The rows go, whole, to superseded_events and the read models are refolded without them. SEQ
     must be the first conflicting seq `show` names (docs/operations.md).
     """
+
+    if note is not None and not 0 < len(note.strip()) <= 500:
+        fail("--note: give 1 to 500 characters")
 
     async def go() -> store_conflicts.Settled:
         async with petitions() as client, database() as pool:
@@ -232,9 +247,18 @@ def settle(
                     f" the workflow at seq {first} (see `petitionflow conflicts show {petition_id}`)"
                 )
             try:
-                return await store_conflicts.settle(pool, petition_id, seq, head=report.head)
+                return await store_conflicts.settle(
+                    pool,
+                    petition_id,
+                    seq,
+                    head=report.head,
+                    rewrite_checkpointed=rewrite_checkpointed,
+                    note=None if note is None else note.strip(),
+                )
             except store_conflicts.LogMoved as moved:
                 fail(f"{moved}; run `petitionflow conflicts show {petition_id}` again")
+            except store_conflicts.InCheckpoint as held:
+                fail(f"{held}; pass --rewrite-checkpointed to move them anyway (docs/operations.md)")
 
     settled = run(go)
     out.print(

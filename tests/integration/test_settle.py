@@ -7,7 +7,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from store.conflicts import LogMoved, settle
+from petitionflow.audit.checkpoints import check_log, take_checkpoint
+from petitionflow.audit.signing import Ed25519Signer
+from store.conflicts import REASON, InCheckpoint, LogMoved, settle
 from store.eventlog import EventConflict, Tentative, append, read_events, verify_chain
 from store.queries import get_petition
 from store.rebuild import dump_read_models, rebuild_read_models
@@ -90,3 +92,35 @@ async def test_settling_refuses_when_the_log_moved_on_since_it_was_compared(pool
         await settle(pool, "p-1", 4, head=await _head(pool))
     assert await read_events(pool, "p-1") == story.envelopes, "nothing moved"
     assert await pool.fetchval("SELECT count(*) FROM superseded_events") == 0
+
+
+async def test_settled_rows_say_why_they_were_moved(pool: asyncpg.Pool) -> None:
+    theirs = _story(timedelta(hours=1), timedelta(minutes=5))
+    await append(pool, theirs.envelopes)
+
+    await settle(pool, "p-1", 2, head=await _head(pool), note="a second deployment wrote them")
+
+    reasons = await pool.fetch("SELECT seq, reason FROM superseded_events ORDER BY seq")
+    expected = REASON.format(seq=2) + ": a second deployment wrote them"
+    assert [(r["seq"], r["reason"]) for r in reasons] == [(2, expected), (3, expected)]
+
+
+async def test_rows_a_signed_checkpoint_holds_move_only_when_told_and_the_checkpoint_then_fails(
+    pool: asyncpg.Pool,
+) -> None:
+    theirs = _story(timedelta(hours=1), timedelta(minutes=5))
+    await append(pool, theirs.envelopes)
+    checkpoint = await take_checkpoint(pool, Ed25519Signer.generate())
+    assert checkpoint.tree_size == 3 and await check_log(pool, checkpoint) == []
+
+    with pytest.raises(
+        InCheckpoint, match=r"^2 of petition p-1's rows from seq 2 on are in the audit's tree"
+    ):
+        await settle(pool, "p-1", 2, head=await _head(pool))
+    assert await read_events(pool, "p-1") == theirs.envelopes, "nothing moved"
+    assert await pool.fetchval("SELECT count(*) FROM superseded_events") == 0
+
+    await settle(pool, "p-1", 2, head=await _head(pool), rewrite_checkpointed=True)
+    assert await read_events(pool, "p-1") == theirs.envelopes[:1]
+    [broken] = await check_log(pool, checkpoint)
+    assert "recorded events" in broken.message
