@@ -47,7 +47,7 @@ from petitionflow.audit.models import (
     SupersededEvent,
     VerifyReport,
 )
-from petitionflow.audit.replaying import ReplayPool, replay
+from petitionflow.audit.replaying import MIN_RUNS_PER_PROCESS, ReplayPool, replay
 from petitionflow.audit.signing import Checkpoint
 from petitionflow.audit.tables import Rows, compare_rows, expected_rows, load_rows
 from petitionflow.codec import DecryptionError
@@ -170,9 +170,11 @@ async def verify_all(
     noted in each report. With it, the histories replay in ``processes`` worker processes (default:
     one per core; 1 replays in this process).
     """
-    # Started first, so that the worker processes start while the ids and rows are read.
-    async with ReplayPool(1 if client is None else processes) as replays:
-        ids, notes = await petition_ids(pool, client)
+    ids, notes = await petition_ids(pool, client)
+    # Worker processes only for a sweep big enough to share (each petition has a run at least),
+    # started before the rows are read, so that they start meanwhile.
+    enough = client is not None and len(ids) >= 2 * MIN_RUNS_PER_PROCESS
+    async with ReplayPool(processes if enough else 1) as replays:
         sweep_findings: list[Finding] = []
         if checkpoint is None:
             latest = await checkpoint_store.latest_checkpoint(pool)

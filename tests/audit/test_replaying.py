@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from petitionflow.audit import read_export
+from petitionflow.audit import Check, read_export
 from petitionflow.audit.exporting import histories
 from petitionflow.audit.replaying import MIN_RUNS_PER_PROCESS, ReplayPool, replay
+from petitionflow.audit.verify import verify_all
+from tests.audit.conftest import AuditStack, settled
 from tests.audit.variants import ChangedPetitionWorkflow
+from tests.factories import filing
 from workflows.petition import PetitionWorkflow
 
 GOLDEN = Path(__file__).parents[1] / "histories"
@@ -79,3 +82,24 @@ async def test_dead_workers_leave_the_replay_to_this_process(runs: list[Workflow
             process.kill()
         assert await pool.replay(runs, [ChangedPetitionWorkflow]) == here
         assert pool.replayed_in == set()
+
+
+async def test_a_sweep_big_enough_replays_in_worker_processes_and_reports_as_one_process_does(
+    audit_stack: AuditStack,
+) -> None:
+    ids = [f"swept-{i:03d}" for i in range(2 * MIN_RUNS_PER_PROCESS)]
+    for pid in ids:
+        await audit_stack.petitions.file(filing(pid))
+    for pid in ids:
+        await settled(audit_stack, pid)
+    client, pool = audit_stack.env.client, audit_stack.pool
+
+    clean = await verify_all(pool, client=client, processes=2)
+    assert clean.ok and [r.petition_id for r in clean.reports] == ids
+    assert "the histories replayed in 2 worker processes" in clean.notes
+
+    here = await verify_all(pool, client=client, processes=1, workflows=[ChangedPetitionWorkflow])
+    there = await verify_all(pool, client=client, processes=2, workflows=[ChangedPetitionWorkflow])
+    assert not there.ok and all(Check.REPLAY in [f.check for f in r.findings] for r in there.reports)
+    assert [r.findings for r in there.reports] == [r.findings for r in here.reports]
+    assert "the histories replayed in 2 worker processes" not in here.notes
