@@ -167,13 +167,15 @@ async def open_session(db: Db, actor: Actor, *, ttl: timedelta) -> tuple[str, Se
     csrf = secrets.token_urlsafe(32)
     async with connection(db) as conn:
         expires_at: datetime = await conn.fetchval(
-            "INSERT INTO web_sessions (session_hash, actor_id, role, tier, region_id, csrf_token, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING expires_at",
+            "INSERT INTO web_sessions"
+            " (session_hash, actor_id, role, tier, region_id, office_id, csrf_token, expires_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval) RETURNING expires_at",
             digest(secret),
             actor.id,
             actor.role.value,
             None if actor.tier is None else actor.tier.value,
             actor.region_id,
+            actor.office_id,
             csrf,
             ttl,
         )
@@ -190,30 +192,39 @@ async def session(db: Db, secret: str) -> Session | None:
 
 
 _SESSION = """
-SELECT s.actor_id, s.role, s.tier, s.region_id, s.csrf_token, s.expires_at,
-       o.office_id, o.kind, o.tier AS office_tier, o.region_id AS office_region
+SELECT s.actor_id, s.role, s.tier, s.region_id, s.office_id, s.csrf_token, s.expires_at,
+       (SELECT max(version) FROM directory_versions) AS directory,
+       p.person_id AS listed, o.office_id AS roster_office, o.kind, o.tier AS office_tier,
+       o.region_id AS office_region
 FROM web_sessions s
 LEFT JOIN directory_people p
        ON p.version = (SELECT max(version) FROM directory_versions) AND p.person_id = s.actor_id
 LEFT JOIN directory_offices o ON o.version = p.version AND o.office_id = p.office_id
 WHERE s.session_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
 """
-"""A session, with the office the roster gives its person now: a department's or a centre's
-official acts for that office (``Actor.office_id``), as their token would."""
+"""A session, beside what the current roster says of its person."""
+
+_ROSTERED = (Role.OFFICIAL.value, Role.CONTACT_CADRE.value)
+"""The roles the roster lists (auditors and services are not people of the grid)."""
 
 
 def _session(row: asyncpg.Record) -> Session | None:
-    office_id = None
-    if row["kind"] in ("department", "centre") and row["role"] == Role.OFFICIAL.value:
-        if (row["office_tier"], row["office_region"]) != (row["tier"], row["region_id"]):
-            return None  # moved to another office since signing in: sign in again
-        office_id = row["office_id"]
+    """The session's actor, as fixed at sign-in (tier, region and office), while the current roster
+    still agrees: a person the roster no longer lists, or lists at another office, tier or region,
+    gets None and signs in again. Without a directory, the session stands as it was opened."""
+    if row["role"] in _ROSTERED and row["directory"] is not None:
+        if row["listed"] is None:
+            return None  # left the roster (or was never in it): not the government by default
+        roster_office = row["roster_office"] if row["kind"] in ("department", "centre") else None
+        moved = (row["office_tier"], row["office_region"]) != (row["tier"], row["region_id"])
+        if moved or roster_office != row["office_id"]:
+            return None
     actor = Actor(
         role=Role(row["role"]),
         id=row["actor_id"],
         tier=None if row["tier"] is None else Tier(row["tier"]),
         region_id=row["region_id"],
-        office_id=office_id,
+        office_id=row["office_id"],
     )
     return Session(actor, row["csrf_token"], row["expires_at"])
 

@@ -199,7 +199,16 @@ async def token_signin(
 
 async def _open(request: Request, actor: Actor) -> Response:
     config = web(request).config
-    secret, _ = await sessions.open_session(web(request).pool, actor, ttl=config.session_ttl)
+    pool = web(request).pool
+    secret, _ = await sessions.open_session(pool, actor, ttl=config.session_ttl)
+    if await sessions.session(pool, secret) is None:  # the roster does not list them so
+        await sessions.close_session(pool, secret)
+        say = speaker(request)
+        return await _signin_page(
+            request,
+            status=403,
+            error=say.gettext("The county's roster does not list you at this office; ask its administrator."),
+        )
     target = "/audit" if actor.role is Role.AUDITOR else "/queue"
     response = RedirectResponse(target, status_code=303)
     _cookie(response, request, SESSION_COOKIE, secret, int(config.session_ttl.total_seconds()))

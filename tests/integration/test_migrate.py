@@ -31,6 +31,7 @@ ALL = [
     "020_holding_office.sql",
     "021_reply_code_recipients.sql",
     "022_notify_rate_windows.sql",
+    "023_session_office.sql",
 ]
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from schemas.common import Stage, Tier
 from tests.factories import contact_cadre, filing_body
 from tests.web.conftest import CENTRE_DESK, CENTRE_ID, CENTRE_PHONE, WATER_DESK, WATER_ID, Site
@@ -182,3 +184,44 @@ async def test_a_recused_cadre_cannot_open_the_complaint_about_them(site: Site) 
     assert "p-wd-5" not in (await site.http.get("/queue", headers=cadre)).text
     township = await site.http.get("/o/p-wd-5", headers=await site.bearer(Tier.TOWNSHIP))
     assert township.status_code == 200 and 'id="held-by">夏庄镇政府<' in township.text
+
+
+async def test_a_session_holds_only_while_the_roster_lists_its_person_at_its_office(site: Site) -> None:
+    """The session fixes the office at sign-in; a person the roster then drops, or moves, is not
+    the county government by default: they sign in again (and are refused if still not listed)."""
+    http = await _signed_in(site, CENTRE_PHONE, CENTRE_DESK.id)
+    try:
+        assert (await http.get("/queue")).status_code == 200
+        stored = await site.pool.fetchval(
+            "SELECT office_id FROM web_sessions WHERE actor_id = $1", CENTRE_DESK.id
+        )
+        assert stored == CENTRE_ID
+
+        await site.pool.execute(  # moved to the county government's own office
+            "UPDATE directory_people SET office_id = 'o-yishui' WHERE person_id = $1", CENTRE_DESK.id
+        )
+        moved = await http.get("/queue")
+        assert (moved.status_code, moved.headers["location"]) == (303, "/signin")
+
+        await site.pool.execute("DELETE FROM directory_people WHERE person_id = $1", CENTRE_DESK.id)
+        gone = await http.get("/o/p-none")
+        assert (gone.status_code, gone.headers["location"]) == (303, "/signin")
+    finally:
+        await http.aclose()
+
+
+async def test_a_token_of_someone_the_roster_no_longer_lists_opens_no_session(site: Site) -> None:
+    """A token issued while the roster listed its person, who is gone since (as if the import that
+    dropped them had not revoked it): the pages open no session for it, not even as the government."""
+    token = (await site.token(WATER_DESK))["Authorization"].removeprefix("Bearer ")
+    await site.pool.execute("DELETE FROM directory_people WHERE person_id = $1", WATER_DESK.id)
+    async with httpx.AsyncClient(base_url=site.base_url) as http:
+        page = await http.get("/signin")
+        answer = await http.post("/signin/token", data={"token": token, "pre": _hidden(page.text, "pre")})
+        assert answer.status_code == 403 and "县里的人员名册中没有您在该单位的记录" in answer.text
+        assert "pf_session" not in answer.cookies
+        assert (await http.get("/queue")).status_code == 303
+    live = await site.pool.fetchval(
+        "SELECT count(*) FROM web_sessions WHERE actor_id = $1 AND revoked_at IS NULL", WATER_DESK.id
+    )
+    assert live == 0
