@@ -146,10 +146,13 @@ async def issue_reply_code(
     *,
     ttl: timedelta = REPLY_CODE_TTL,
     message_key: str | None = None,
+    message_seq: int | None = None,
     sent_to: str | None = None,
-) -> str:
+) -> str | None:
     """The four-digit reply code for the petition's answer, for the SMS that carries it: "回复
-    <code>1 满意, <code>2 基本满意, <code>3 不满意".
+    <code>1 满意, <code>2 基本满意, <code>3 不满意"; None when a later answer's message (a higher
+    ``message_seq``, the answer's event) holds the petition's code: a late retry of an earlier
+    answer's SMS carries no code rather than take the later one's place.
 
     With ``message_key`` (the notification's identity) the code is ``message_code``: issuing it again
     for the same message (a retried send) gives the same code and leaves it as it was (unspent or
@@ -162,16 +165,17 @@ async def issue_reply_code(
         else message_code(secret, petition_id, message_key)
     )
     number = None if sent_to is None else national_number(sent_to)
-    await access.put_reply_code(
+    stored = await access.put_reply_code(
         db,
         petition_id,
         petitioner_id,
         _code_hash(secret, petition_id, code),
         expires_at=datetime.now(UTC) + ttl,
         message_key=message_key,
+        message_seq=message_seq,
         sent_to=None if number is None else _phone_hash(secret, number),
     )
-    return code
+    return code if stored else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +184,9 @@ class AnswerProofs:
 
     link_token: str
     """For the web page or app the SMS links to (``X-Petitioner-Token``)."""
-    reply_code: str
-    """For answering by SMS: "回复 <code>1 满意，<code>2 基本满意，<code>3 不满意"."""
+    reply_code: str | None
+    """For answering by SMS: "回复 <code>1 满意，<code>2 基本满意，<code>3 不满意"; None for a late
+    retry of an earlier answer's SMS (a later answer holds the code)."""
 
 
 async def issue_answer_proofs(
@@ -191,13 +196,20 @@ async def issue_answer_proofs(
     petitioner_id: PersonId,
     *,
     message_key: str | None = None,
+    message_seq: int | None = None,
     sent_to: str | None = None,
 ) -> AnswerProofs:
     """Both proofs for the SMS that tells a household its petition was answered (the notifications
     sender calls this when it sends a ``Resolved`` message, with the notification's identity and the
     phone it sends to): the reply code is that message's, and replaces any earlier message's."""
     code = await issue_reply_code(
-        db, secret, petition_id, petitioner_id, message_key=message_key, sent_to=sent_to
+        db,
+        secret,
+        petition_id,
+        petitioner_id,
+        message_key=message_key,
+        message_seq=message_seq,
+        sent_to=sent_to,
     )
     return AnswerProofs(link_token=issue_link(secret, petition_id, petitioner_id), reply_code=code)
 

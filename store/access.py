@@ -133,19 +133,21 @@ async def put_reply_code(
     *,
     expires_at: datetime,
     message_key: str | None = None,
+    message_seq: int | None = None,
     sent_to: bytes | None = None,
-) -> None:
+) -> bool:
     """Make ``code_hash`` the petition's outstanding reply code, replacing any earlier one, for the
-    message ``message_key`` sent to the phone whose HMAC is ``sent_to``.
+    message ``message_key`` (about the event ``message_seq``) sent to the phone whose HMAC is
+    ``sent_to``; False, changing nothing, when the stored code is a later event's message.
 
     The same code for the same message again (a retried send) replaces nothing: the row keeps its
     issue, its expiry and whether it was spent, and only gains ``sent_to`` among its numbers."""
     async with connection(db) as conn:
-        await conn.execute(
+        stored = await conn.fetchval(
             "INSERT INTO reply_codes AS r"
-            " (petition_id, petitioner_id, code_hash, expires_at, message_key, sent_to)"
+            " (petition_id, petitioner_id, code_hash, expires_at, message_key, sent_to, message_seq)"
             " VALUES ($1, $2, $3, $4, $5,"
-            " CASE WHEN $6::bytea IS NULL THEN '{}'::bytea[] ELSE ARRAY[$6::bytea] END)"
+            " CASE WHEN $6::bytea IS NULL THEN '{}'::bytea[] ELSE ARRAY[$6::bytea] END, $7)"
             " ON CONFLICT (petition_id) DO UPDATE SET"
             f" petitioner_id = CASE WHEN {_SAME} THEN r.petitioner_id ELSE EXCLUDED.petitioner_id END,"
             f" issued_at = CASE WHEN {_SAME} THEN r.issued_at ELSE now() END,"
@@ -153,14 +155,20 @@ async def put_reply_code(
             f" used_at = CASE WHEN {_SAME} THEN r.used_at END,"
             f" sent_to = CASE WHEN NOT {_SAME} THEN EXCLUDED.sent_to"
             "  WHEN r.sent_to @> EXCLUDED.sent_to THEN r.sent_to ELSE r.sent_to || EXCLUDED.sent_to END,"
-            " code_hash = EXCLUDED.code_hash, message_key = EXCLUDED.message_key",
+            " code_hash = EXCLUDED.code_hash, message_key = EXCLUDED.message_key,"
+            " message_seq = EXCLUDED.message_seq"
+            " WHERE r.message_seq IS NULL OR EXCLUDED.message_seq IS NULL"
+            " OR EXCLUDED.message_seq >= r.message_seq"
+            " RETURNING true",
             petition_id,
             petitioner_id,
             code_hash,
             expires_at,
             message_key,
             sent_to,
+            message_seq,
         )
+    return bool(stored)
 
 
 @dataclass(frozen=True, slots=True)

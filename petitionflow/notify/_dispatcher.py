@@ -268,12 +268,13 @@ class Dispatcher:
             n.petition_id,
             n.recipient_id,
             message_key=f"{n.petition_id}/{n.seq}/{n.recipient_id}",
+            message_seq=n.seq,
             sent_to=route.address if route.channel == "sms" else None,
         )
-        link = self.proofs.link_base + issued.link_token
-        return dataclasses.replace(
-            route, extra={**route.extra, "reply_code": issued.reply_code, "link": link}
-        )
+        extra = {**route.extra, "link": self.proofs.link_base + issued.link_token}
+        if issued.reply_code is not None:  # None: a later answer's SMS holds the code
+            extra["reply_code"] = issued.reply_code
+        return dataclasses.replace(route, extra=extra)
 
     def _message(self, n: Notification, route: _Route, now: datetime) -> Message:
         role = n.recipient_role.value

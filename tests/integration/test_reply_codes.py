@@ -23,7 +23,17 @@ async def _household(pool: asyncpg.Pool) -> None:
 
 
 async def _issue(pool: asyncpg.Pool, message: str, sent_to: str | None) -> str:
-    return await proofs.issue_reply_code(pool, SECRET, "p-1", HOUSEHOLD, message_key=message, sent_to=sent_to)
+    code = await _issue_late(pool, message, sent_to)
+    assert code is not None
+    return code
+
+
+async def _issue_late(pool: asyncpg.Pool, message: str, sent_to: str | None) -> str | None:
+    """The code of ``message`` (``p-1/<seq>/<recipient>``), or None when a later answer's holds."""
+    seq = int(message.split("/")[1])
+    return await proofs.issue_reply_code(
+        pool, SECRET, "p-1", HOUSEHOLD, message_key=message, message_seq=seq, sent_to=sent_to
+    )
 
 
 async def _holds(pool: asyncpg.Pool, phone: str, code: str) -> bool:
@@ -78,3 +88,21 @@ async def test_the_phones_are_kept_only_as_keyed_hashes(pool: asyncpg.Pool) -> N
     (stored,) = await pool.fetchval("SELECT sent_to FROM reply_codes")
     assert len(stored) == 32 and b"0000007" not in stored
     assert await pool.fetchval("SELECT position('0000007' in r::text) FROM reply_codes r") == 0
+
+
+async def test_a_late_retry_of_an_earlier_answer_never_takes_the_later_answers_place(
+    pool: asyncpg.Pool,
+) -> None:
+    await _household(pool)
+    first = await _issue(pool, "p-1/4/hh-0042", DIRECTORY)
+    reply = await proofs.check_reply(pool, SECRET, DIRECTORY, f"{first} 3")
+    assert reply is not None and await proofs.spend(pool, reply)  # dissatisfied: answered again
+    later = await _issue(pool, "p-1/9/hh-0042", DIRECTORY)
+
+    # The first answer's SMS, retried after its lease ran out: it gets no code, changes nothing.
+    assert await _issue_late(pool, "p-1/4/hh-0042", DIRECTORY) is None
+
+    row = await pool.fetchrow("SELECT message_key, message_seq, used_at FROM reply_codes")
+    assert (row["message_key"], row["message_seq"], row["used_at"]) == ("p-1/9/hh-0042", 9, None)
+    assert not await _holds(pool, DIRECTORY, first), "the spent first code is not brought back"
+    assert await _holds(pool, DIRECTORY, later)
