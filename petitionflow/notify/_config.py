@@ -10,13 +10,14 @@ server's CA file, ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, SecretStr, model_validator
 
 
 class _Section(BaseModel):
@@ -39,12 +40,31 @@ class EmailConfig(_Section):
     (``smtp unreachable: SMTPException``), nothing goes in clear. Off: plain SMTP (a relay on
     localhost)."""
     ca_file: str | None = None
-    """A PEM file of the certificates to trust for the server's (a county's own CA), instead of the
+    """A PEM file of more certificates to trust for the server's (a county's own CA), beside the
     system's; ``PETITIONFLOW_NOTIFY_SMTP_CA_FILE`` overrides it."""
     username: str | None = None
+    """Log in as this user. Off loopback it needs ``starttls``: the password never goes in clear."""
     password: SecretStr | None = None
     sender: str = "petitionflow@localhost"
     timeout: float = 10.0
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> EmailConfig:
+        if self.enabled and self.username and not self.starttls and not _loopback(self.host):
+            raise ValueError(
+                f"a login to {self.host} would send the password in clear: set starttls = true"
+                " (or relay through a server on this host)"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SmsConfig(_Section):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from pydantic import ValidationError
 
 from petitionflow.notify import NotifyConfig, kinds, render
 from petitionflow.notify._delivery import backoff, quiet_until
@@ -193,3 +194,16 @@ def test_the_smtp_ca_file_and_the_rate_windows_from_the_file_and_the_environment
     path.write_text("[rate_windows]\nsms = 0\n")
     with pytest.raises(ValueError, match=r"rate_windows\.sms"):
         NotifyConfig.load(path)
+
+
+def test_a_login_off_this_host_without_starttls_is_refused_at_load(tmp_path: Path) -> None:
+    path = tmp_path / "notify.toml"
+    path.write_text('[email]\nenabled = true\nhost = "smtp.county.example"\nusername = "notify"\n')
+    with pytest.raises(ValidationError, match="would send the password in clear: set starttls = true"):
+        NotifyConfig.load(path)
+    path.write_text(
+        '[email]\nenabled = true\nhost = "smtp.county.example"\nusername = "notify"\nstarttls = true\n'
+    )
+    assert NotifyConfig.load(path).email.starttls
+    path.write_text('[email]\nenabled = true\nhost = "::1"\nusername = "notify"\n')  # a local relay
+    assert NotifyConfig.load(path).email.host == "::1"
