@@ -6,7 +6,8 @@ replayers it runs side by side; a sweep of every petition therefore replays in `
 processes, each running ``replayers`` replayers, while this process runs the other checks.
 
 The histories handed to a worker process are already decoded (``history.decoded``), so the workers
-replay with the plain ``data_converter()`` and never hold a key.
+replay with the plain ``data_converter()`` and never hold a key: they are started without the
+``PETITIONFLOW_*`` settings in their environment, where a deployment may pass its keys and secrets.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from petitionflow.converter import data_converter
 REPLAYERS = 8
 """Replayers run side by side in a process: one replays its histories one after the other, waiting
 on the SDK's core for each, so a sweep keeps several busy."""
+
+SETTINGS_PREFIX = "PETITIONFLOW_"
+"""The deployment's settings (``petitionflow.settings``), kept out of the workers' environment."""
 
 MIN_RUNS_PER_PROCESS = 32
 """Below this many runs for each worker process, starting the processes costs more than it saves."""
@@ -66,12 +70,19 @@ class ReplayPool:
     async def __aenter__(self) -> ReplayPool:
         if self.processes > 1:
             # Spawned, not forked: this process runs Temporal's core threads, which a fork would copy
-            # in whatever state they are.
-            self._executor = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_ready
-            )
-            for _ in range(self.processes):  # start every worker now, not at the first replay
-                self._executor.submit(_ready)
+            # in whatever state they are. Spawned without the deployment's settings in their
+            # environment (keys, secrets, the database's URL may be there): they need none.
+            settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX)}
+            for name in settings:
+                del os.environ[name]
+            try:
+                self._executor = ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_ready
+                )
+                for _ in range(self.processes):  # every worker starts now, not at the first replay
+                    self._executor.submit(_ready)
+            finally:
+                os.environ.update(settings)
         return self
 
     async def __aexit__(

@@ -103,3 +103,19 @@ async def test_a_sweep_big_enough_replays_in_worker_processes_and_reports_as_one
     assert not there.ok and all(Check.REPLAY in [f.check for f in r.findings] for r in there.reports)
     assert [r.findings for r in there.reports] == [r.findings for r in here.reports]
     assert "the histories replayed in 2 worker processes" not in here.notes
+
+
+async def test_the_workers_start_without_the_deployments_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys and secrets passed in the environment stay in this process (the workers decode nothing)."""
+    monkeypatch.setenv("PETITIONFLOW_KEYS", "key-a:c2VjcmV0")
+    monkeypatch.setenv("PETITIONFLOW_LINK_SECRET", "link-secret")
+    async with ReplayPool(2) as pool:
+        assert pool._executor is not None
+        loop = asyncio.get_running_loop()
+        seen = await asyncio.gather(
+            *(loop.run_in_executor(pool._executor, os.getenv, name) for name in ("PETITIONFLOW_KEYS",) * 4),
+            loop.run_in_executor(pool._executor, os.getenv, "PETITIONFLOW_LINK_SECRET"),
+            loop.run_in_executor(pool._executor, os.getenv, "PATH"),
+        )
+    assert seen[:5] == [None] * 5 and seen[5], "no setting reaches a worker; the rest of the environment does"
+    assert os.environ["PETITIONFLOW_KEYS"] == "key-a:c2VjcmV0", "this process keeps its own"
