@@ -230,6 +230,22 @@ async def versions(db: Db) -> list[VersionInfo]:
     return [VersionInfo(r["version"], r["imported_at"], r["source"], json.loads(r["counts"])) for r in rows]
 
 
+async def prune(db: Db, *, keep: int) -> list[int]:
+    """Delete every version but the newest ``keep`` (the current one always stays), with all its
+    rows; the versions deleted, oldest first. Nothing else reads an earlier version: petitions keep
+    the path and cadre they were filed or told of (``petitionflow.changes``), and version numbers are
+    never given again (the next import is the highest ever plus one)."""
+    if keep < 1:
+        raise ValueError("keep at least the current version (keep >= 1)")
+    async with connection(db) as conn, conn.transaction():
+        rows = await conn.fetch(
+            "DELETE FROM directory_versions WHERE version NOT IN"
+            " (SELECT version FROM directory_versions ORDER BY version DESC LIMIT $1) RETURNING version",
+            keep,
+        )
+    return sorted(r["version"] for r in rows)
+
+
 async def current_version(db: Db) -> int | None:
     async with connection(db) as conn:
         found: int | None = await conn.fetchval("SELECT max(version) FROM directory_versions")

@@ -130,6 +130,29 @@ def show(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
         )
 
 
+@directory.command("prune")
+def prune(
+    keep: Annotated[
+        int, typer.Option("--keep", min=1, help="How many versions to keep, the current one included.")
+    ],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Delete the versions before the newest KEEP, with their rows (every import is a full copy).
+    Open petitions keep what they were told; run `directory diff` before, if the old versions matter."""
+
+    async def go() -> list[int]:
+        async with database() as pool:
+            return await store.prune(pool, keep=keep)
+
+    deleted = run(go)
+    if json_:
+        emit_json({"deleted": deleted})
+    elif deleted:
+        out.print(f"deleted directory version(s) {', '.join(map(str, deleted))}", highlight=False)
+    else:
+        out.print(f"nothing to delete: at most {keep} version(s) are kept", highlight=False)
+
+
 async def _export(folder: Path, version: int | None) -> dict[str, Path]:
     async with database() as pool:
         return await export_version(pool, folder, version=version)

@@ -148,3 +148,23 @@ async def test_the_cli_imports_shows_diffs_and_exports(database_url: str, tmp_pa
 
     code, _, stderr = await cli(database_url, "directory", "diff", "1", "7")
     assert code == 2 and "there is no directory version 7" in stderr
+
+
+async def test_prune_keeps_the_newest_versions_and_the_next_import_numbers_on(
+    pool: asyncpg.Pool, database_url: str, tmp_path: Path
+) -> None:
+    for n in (1, 2, 3):
+        await import_files(pool, write_small(tmp_path / f"v{n}", **(MERGED if n == 2 else {})))
+    refused = await cli(database_url, "directory", "prune", "--keep", "0")
+    assert refused[0] == 2 and [v.version for v in await store.versions(pool)] == [3, 2, 1]
+
+    code, printed, _ = await cli(database_url, "directory", "prune", "--keep", "2", "--json")
+    assert (code, json.loads(printed)) == (0, {"deleted": [1]})
+    assert [v.version for v in await store.versions(pool)] == [3, 2]
+    assert await pool.fetchval("SELECT count(*) FROM directory_households WHERE version = 1") == 0
+    assert (await store.household(pool, "h-5", version=2)).village_id == "v-1"  # type: ignore[union-attr]
+    again = await cli(database_url, "directory", "prune", "--keep", "2")
+    assert again[:2] == (0, "nothing to delete: at most 2 version(s) are kept\n")
+
+    assert (await store.prune(pool, keep=1)) == [2]
+    assert (await import_files(pool, write_small(tmp_path / "v4"))).version == 4
