@@ -17,16 +17,13 @@ from petitionflow.api import create_app, serve
 from petitionflow.audit.figures import audit_figures
 from petitionflow.cli._audit import audit_app
 from petitionflow.dev.embedded_pg import free_port
-from schemas.commands import AnswerSummonsInput, DispatchInput, SendBackInput, SignForInput, SummonInput
 from schemas.common import Tier
-from schemas.events import Envelope
-from schemas.offices import OfficeRef
 from store import queries
-from store.eventlog import append
 from store.models import FigureGroup
 from tests.audit.conftest import AuditStack, happy_petition
-from tests.unit._offices import CENTRE, CHAINS, HOME, ROADS, TOWNSHIP, WATER, at_centre, staff
-from tests.unit._petitions import T0, Petition, filing
+from tests.integration.test_office_figures import offices_at_work
+from tests.unit._offices import HOME, TOWNSHIP, staff
+from tests.unit._petitions import T0
 
 
 async def test_the_figures_the_events_give_are_the_ones_served(audit_stack: AuditStack) -> None:
@@ -121,38 +118,8 @@ async def test_the_figures_an_api_serves_are_compared_over_http(
 MINUTE = timedelta(minutes=1)
 
 
-def _dispatch(office: OfficeRef) -> DispatchInput:
-    return DispatchInput(actor=staff(CENTRE), office=office, chain=CHAINS[office.office_id])
-
-
-def _envelopes(petition: Petition) -> list[Envelope]:
-    pid = petition.state.petition_id
-    return [Envelope(petition_id=pid, seq=i, event=e) for i, e in enumerate(petition.history, start=1)]
-
-
-async def _offices_at_work(pool: asyncpg.Pool) -> None:
-    """Through the county centre, decided by the pure decider and appended to the log. o-a: to the
-    water bureau after 4 minutes, sent back at +20; to the township at +30, signed for at +40, which
-    summons water (answers at +60) and roads (misses). o-b: filed at +1, dispatched to roads at +91
-    (late), whose sign-for limit passes. o-c: filed at the village before offices."""
-    a = at_centre(petition_id="o-a")
-    a.act(_dispatch(WATER), T0 + 4 * MINUTE)
-    a.act(SendBackInput(actor=staff(WATER), reason="A road, not water."), T0 + 20 * MINUTE)
-    a.act(_dispatch(TOWNSHIP), T0 + 30 * MINUTE)
-    a.act(SignForInput(actor=staff(TOWNSHIP)), T0 + 40 * MINUTE)
-    a.act(SummonInput(actor=staff(TOWNSHIP), offices=(WATER, ROADS)), T0 + 50 * MINUTE)
-    a.act(AnswerSummonsInput(actor=staff(WATER), part="Pump lent."), T0 + 60 * MINUTE)
-    a.wait_until(T0 + 90 * MINUTE)
-    b = at_centre(petition_id="o-b", at=T0 + MINUTE)
-    b.wait_until(T0 + 91 * MINUTE)
-    b.act(_dispatch(ROADS), T0 + 91 * MINUTE)
-    b.wait_until(T0 + 4 * 60 * MINUTE)
-    c = Petition(filing(petition_id="o-c"), at=T0)
-    await append(pool, _envelopes(a) + _envelopes(b) + _envelopes(c))
-
-
 async def test_the_office_figures_the_events_give_are_the_ones_served(pool: asyncpg.Pool) -> None:
-    await _offices_at_work(pool)
+    await offices_at_work(pool, "o")
     periods: list[dict[str, Any]] = [
         {},
         {"tier": Tier.COUNTY},
@@ -191,7 +158,7 @@ async def test_the_office_figures_the_events_give_are_the_ones_served(pool: asyn
 
 
 async def test_a_falsified_office_fact_is_named(pool: asyncpg.Pool, database_url: str) -> None:
-    await _offices_at_work(pool)
+    await offices_at_work(pool, "o")
     env = {"PETITIONFLOW_DATABASE_URL": database_url}
     clean = await asyncio.to_thread(CliRunner().invoke, audit_app, ["figures", "--by", "office"], env=env)
     assert clean.exit_code == 0, clean.output

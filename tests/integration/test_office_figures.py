@@ -29,12 +29,13 @@ def envelopes(petition: Petition) -> list[Envelope]:
     return [Envelope(petition_id=pid, seq=i, event=e) for i, e in enumerate(petition.history, start=1)]
 
 
-async def _scenario(pool: asyncpg.Pool) -> None:
+async def offices_at_work(pool: asyncpg.Pool, prefix: str = "f") -> None:
     """A: dispatched after 4 minutes to the water bureau, which sends it back; then to the
     township after 10 more (on time), which signs for it and summons the bureaus: water answers,
     roads misses. B: the centre lets its hour pass, dispatches after 90 minutes to roads, which
-    lets its sign-for limit pass. C: filed before offices (the village's government)."""
-    a = at_centre(petition_id="f-a")
+    lets its sign-for limit pass. C: filed before offices (the village's government). Petitions
+    ``<prefix>-a``, ``-b`` and ``-c``, decided by the pure decider and appended to the log."""
+    a = at_centre(petition_id=f"{prefix}-a")
     a.act(dispatch(WATER), T0 + 4 * MINUTE)
     a.act(SendBackInput(actor=staff(WATER), reason="A road."), T0 + 20 * MINUTE)
     a.act(dispatch(TOWNSHIP), T0 + 30 * MINUTE)
@@ -43,17 +44,17 @@ async def _scenario(pool: asyncpg.Pool) -> None:
     a.act(AnswerSummonsInput(actor=staff(WATER), part="Pump."), T0 + 60 * MINUTE)
     a.wait_until(T0 + 90 * MINUTE)
 
-    b = at_centre(petition_id="f-b", at=T0 + MINUTE)
+    b = at_centre(petition_id=f"{prefix}-b", at=T0 + MINUTE)
     b.wait_until(T0 + 91 * MINUTE)
     b.act(dispatch(ROADS), T0 + 91 * MINUTE)
     b.wait_until(T0 + 4 * 60 * MINUTE)
 
-    c = Petition(filing(petition_id="f-c"), at=T0)
+    c = Petition(filing(petition_id=f"{prefix}-c"), at=T0)
     await append(pool, envelopes(a) + envelopes(b) + envelopes(c))
 
 
 async def test_figures_by_office(pool: asyncpg.Pool) -> None:
-    await _scenario(pool)
+    await offices_at_work(pool)
 
     rows = {row.group: row for row in await figures(pool, "office")}
 
@@ -83,7 +84,7 @@ async def test_figures_by_office(pool: asyncpg.Pool) -> None:
 
 
 async def test_a_rebuild_gives_the_office_facts_the_appends_gave(pool: asyncpg.Pool) -> None:
-    await _scenario(pool)
+    await offices_at_work(pool)
     appended = await dump_read_models(pool)
 
     await rebuild_read_models(pool)
