@@ -43,8 +43,10 @@ from schemas.common import (
     AssessmentDecision,
     Clock,
     ClosedReason,
+    PersonId,
     Rating,
     RefusalCode,
+    RegionPath,
     Role,
     Stage,
     Tier,
@@ -1290,6 +1292,19 @@ def is_recused(state: PetitionState, actor: Actor) -> bool:
     if actor.id == state.recused_person_id:
         return True
     return state.recused_office is not None and serves(actor, state.recused_office)
+
+
+def may_know(actor: Actor, region: RegionPath, contact_cadre_id: PersonId) -> bool:
+    """Whether ``actor`` may know that a petition filed on ``region`` exists and open it: an
+    auditor; the petition's contact cadre; an official or cadre whose region is on its path at
+    their tier. (Recusal, ``is_recused``, comes on top.)"""
+    if actor.role is Role.AUDITOR:
+        return True
+    if actor.role is Role.CONTACT_CADRE and actor.id == contact_cadre_id:
+        return True
+    if actor.role in (Role.OFFICIAL, Role.CONTACT_CADRE) and actor.tier is not None:
+        return region.at(actor.tier) == actor.region_id
+    return False
 
 
 def _check_not_recused(state: PetitionState, actor: Actor, doing: str) -> None:

@@ -28,6 +28,7 @@ from schemas.state import PetitionState
 from store import access
 from store._db import Db
 from store.models import PetitionRow
+from workflows.lifecycle import may_know
 
 PERSONAL_FIELDS: tuple[str, ...] = ("description", "info_question", "petitioner_id")
 """Fields of a petition's state only the office holding it, its contact cadre and auditors read."""
@@ -86,16 +87,9 @@ def within(reader: Reader) -> tuple[Tier, str] | None:
 
 def may_read(reader: Reader, region: RegionPath, *, owner: str | None, contact_cadre_id: str) -> bool:
     """Whether ``reader`` may know the petition exists."""
-    actor = reader.actor
-    if actor is None:
+    if reader.actor is None:
         return reader.service is not None and owner == reader.service
-    if actor.role is Role.AUDITOR:
-        return True
-    if actor.role is Role.CONTACT_CADRE and actor.id == contact_cadre_id:
-        return True
-    if actor.role in (Role.OFFICIAL, Role.CONTACT_CADRE) and actor.tier is not None:
-        return region.at(actor.tier) == actor.region_id
-    return False
+    return may_know(reader.actor, region, contact_cadre_id)
 
 
 def entitled(reader: Reader, state: PetitionState) -> bool:

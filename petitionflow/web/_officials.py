@@ -35,7 +35,7 @@ from schemas.policy import DispatchRules
 from schemas.state import PetitionState
 from store import auth, directory, offices, pages, petition_ids, rate_limits, sessions
 from store.auth import digest
-from workflows.lifecycle import holding_office, is_recused, serves
+from workflows.lifecycle import holding_office, is_recused, may_know, serves
 
 router = APIRouter(include_in_schema=False)
 
@@ -328,7 +328,8 @@ async def _petition_page(
         if state is None:
             return await render(request, "not_found.html", 404, who=who)
     assert who.actor is not None
-    if is_recused(state, who.actor):  # the complaint is about them: they may not read it
+    # Outside their region, or the complaint is about them: as for the API, it is not there.
+    if not may_know(who.actor, state.region, state.contact_cadre_id) or is_recused(state, who.actor):
         return await render(request, "not_found.html", 404, who=who)
     contact = None
     if _may_see_contact(who.actor, state):

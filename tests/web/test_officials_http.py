@@ -10,9 +10,9 @@ import httpx
 
 from petitionflow.cli._engine import web_config
 from petitionflow.settings import Settings
-from schemas.common import Tier
+from schemas.common import Actor, Tier
 from store import sessions
-from tests.factories import CADRE_ID
+from tests.factories import CADRE_ID, OTHER_REGION
 from tests.web.conftest import CADRE_PHONE, TOWNSHIP_EMAIL, TOWNSHIP_OFFICIAL, Site
 from tests.web.seed import filed
 
@@ -220,3 +220,24 @@ async def test_assess_escalate_and_the_reason_the_rules_require(site: Site) -> N
     assert "p-oh-3" not in queue.text
     township = await site.http.get("/queue", headers=await site.bearer(Tier.TOWNSHIP))
     assert "p-oh-3" in township.text
+
+
+async def test_an_official_of_another_region_finds_no_such_petition(site: Site) -> None:
+    """As the API answers (``lifecycle.may_know``): the page of a petition outside the official's
+    region is not there, and its text is not shown."""
+    await filed(site, "p-elsewhere")
+    await site.pool.execute(
+        "INSERT INTO directory_offices (version, office_id, kind, tier, region_id, name_zh, name_en)"
+        " VALUES (1, 'o-shangzhuang', 'territorial', 'township', $1, '上庄镇政府', 'Shangzhuang')",
+        OTHER_REGION.township,
+    )
+    await site.pool.execute(
+        "INSERT INTO directory_people (version, person_id, name, role, office_id)"
+        " VALUES (1, 'far-official', '王镇长', 'official', 'o-shangzhuang')"
+    )
+    far = await site.token(Actor.official("far-official", Tier.TOWNSHIP, OTHER_REGION.township))
+    page = await site.http.get("/o/p-elsewhere", headers=far)
+    assert page.status_code == 404 and "<h1>未找到</h1>" in page.text
+    assert "bridge" not in page.text.lower()
+    near = await site.http.get("/o/p-elsewhere", headers=await site.bearer(Tier.VILLAGE))
+    assert near.status_code == 200
