@@ -40,6 +40,25 @@ class Refusal(Exception):
         """What fills the sentence's blanks: tiers, stages, ids, the action tried."""
 
 
+REFUSAL_STATUS: dict[RefusalCode, int] = {
+    RefusalCode.NOT_AN_OFFICIAL: 403,
+    RefusalCode.WRONG_TIER: 403,
+    RefusalCode.WRONG_REGION: 403,
+    RefusalCode.NOT_PETITIONER: 403,
+    RefusalCode.REASON_REQUIRED: 422,
+    RefusalCode.WRONG_OFFICE: 403,
+    RefusalCode.RECUSED: 403,
+    RefusalCode.NOT_SUMMONED: 403,
+    RefusalCode.OUTSIDE_AREA: 422,
+}
+"""The HTTP status a refusal answers with, for the API and the pages alike. Refusals that are not
+here are about the petition's state (wrong stage, closed, finished, top tier …): 409 Conflict."""
+
+
+def refusal_status(code: RefusalCode) -> int:
+    return REFUSAL_STATUS.get(code, 409)
+
+
 @dataclass(frozen=True)
 class Filed:
     petition_id: str

@@ -122,20 +122,25 @@ def link_expires_at(now: datetime, max_age: timedelta = LINK_MAX_AGE) -> datetim
     return now + max_age
 
 
+def _mac(secret: str, text: str) -> bytes:
+    """The server's keyed hash (HMAC-SHA256 under ``secret``) of ``text``."""
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
+
+
 def _code_hash(secret: str, petition_id: PetitionId, code: str) -> bytes:
-    return hmac.new(secret.encode(), f"reply-code:{petition_id}:{code}".encode(), hashlib.sha256).digest()
+    return _mac(secret, f"reply-code:{petition_id}:{code}")
 
 
 def _phone_hash(secret: str, number: str) -> bytes:
     """The HMAC a national number (``national_number``) is stored and looked up by, never in clear."""
-    return hmac.new(secret.encode(), f"reply-phone:{number}".encode(), hashlib.sha256).digest()
+    return _mac(secret, f"reply-phone:{number}")
 
 
 def message_code(secret: str, petition_id: PetitionId, message_key: str) -> str:
     """The four-digit reply code of the message ``message_key`` (the notification carrying it) on
     ``petition_id``: the same for every send of that message, unpredictable without the secret."""
-    mac = hmac.new(secret.encode(), f"reply-code-of:{petition_id}:{message_key}".encode(), hashlib.sha256)
-    return f"{int.from_bytes(mac.digest(), 'big') % 10_000:04d}"
+    mac = _mac(secret, f"reply-code-of:{petition_id}:{message_key}")
+    return f"{int.from_bytes(mac, 'big') % 10_000:04d}"
 
 
 async def issue_reply_code(

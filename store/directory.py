@@ -246,12 +246,6 @@ async def prune(db: Db, *, keep: int) -> list[int]:
     return sorted(r["version"] for r in rows)
 
 
-async def current_version(db: Db) -> int | None:
-    async with connection(db) as conn:
-        found: int | None = await conn.fetchval("SELECT max(version) FROM directory_versions")
-    return found
-
-
 async def _version(conn: Any, version: int | None) -> int:
     if version is None:
         found = await conn.fetchval("SELECT max(version) FROM directory_versions")

@@ -300,33 +300,3 @@ async def timeline(db: Db, petition_id: str) -> list[Step]:
             petition_id,
         )
     return [Step(**dict(r)) for r in rows]
-
-
-async def region_path(db: Db, village_id: str) -> dict[str, str] | None:
-    """The village's township, county and city in the current directory, or None if it is not there."""
-    async with connection(db) as conn:
-        rows = await conn.fetch(
-            "WITH RECURSIVE up AS ("
-            "  SELECT region_id, tier, parent_id FROM directory_regions"
-            "  WHERE version = (SELECT max(version) FROM directory_versions) AND region_id = $1"
-            "    AND tier = 'village'"
-            "  UNION ALL"
-            "  SELECT r.region_id, r.tier, r.parent_id"
-            "  FROM directory_regions r JOIN up ON r.region_id = up.parent_id"
-            "  WHERE r.version = (SELECT max(version) FROM directory_versions)"
-            ") SELECT tier, region_id FROM up",
-            village_id,
-        )
-    path = {r["tier"]: r["region_id"] for r in rows}
-    return path if set(path) == {"village", "township", "county", "city"} else None
-
-
-async def household_phone(db: Db, household_id: str) -> str | None:
-    """The phone the current directory holds for a household (shown only to whom may call it)."""
-    async with connection(db) as conn:
-        phone: str | None = await conn.fetchval(
-            "SELECT phone FROM directory_households"
-            " WHERE version = (SELECT max(version) FROM directory_versions) AND household_id = $1",
-            household_id,
-        )
-    return phone

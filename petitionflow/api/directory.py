@@ -15,6 +15,7 @@ from petitionflow.api.deps import AppServices
 from petitionflow.api.errors import ApiError, ErrorBody
 from schemas.common import RegionId, Tier
 from store import directory as store
+from store import lookup
 
 router = APIRouter(prefix="/v1/directory", tags=["public"])
 
@@ -60,7 +61,7 @@ class CoverageReport(BaseModel):
     },
 )
 async def coverage(request: Request, app: AppServices, by: CoverageBy = CoverageBy.COUNTY) -> CoverageReport:
-    current = await store.current_version(app.pool)
+    current = await lookup.current_version(app.pool)
     if current is None:
         raise ApiError(404, "no_directory", "the directory is empty: nothing has been imported")
     computed: dict[tuple[int, CoverageBy], CoverageReport] | None = getattr(

@@ -15,26 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from petitionflow.api import georeport
-from schemas.common import RefusalCode
 
-REFUSAL_STATUS: dict[RefusalCode, int] = {
-    RefusalCode.NOT_AN_OFFICIAL: 403,
-    RefusalCode.WRONG_TIER: 403,
-    RefusalCode.WRONG_REGION: 403,
-    RefusalCode.NOT_PETITIONER: 403,
-    RefusalCode.REASON_REQUIRED: 422,
-    RefusalCode.WRONG_OFFICE: 403,
-    RefusalCode.RECUSED: 403,
-    RefusalCode.NOT_SUMMONED: 403,
-    RefusalCode.OUTSIDE_AREA: 422,
-}
-"""Refusals that are not here are about the petition's state (wrong stage, closed, finished, top
-tier …): 409 Conflict."""
-
-
-def refusal_status(code: RefusalCode) -> int:
-    return REFUSAL_STATUS.get(code, 409)
-
+# Re-exported for the API's modules: the pages answer refusals with the same statuses.
+from petitionflow.client import REFUSAL_STATUS as REFUSAL_STATUS
+from petitionflow.client import refusal_status as refusal_status
 
 RETRY_AFTER = "5"
 """Seconds a client is asked to wait when a server behind the API is unreachable (503)."""

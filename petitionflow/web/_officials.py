@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from petitionflow.client import Refusal
+from petitionflow.client import Refusal, refusal_status
 from petitionflow.web._base import (
     SESSION_COOKIE,
     Viewer,
@@ -28,12 +28,12 @@ from petitionflow.web._base import (
     web,
 )
 from schemas.commands import ACTION_TYPES, FilePetitionInput, PetitionerContact
-from schemas.common import Actor, Channel, RefusalCode, RegionPath, Role, Stage, Tier, Urgency
+from schemas.common import Actor, Channel, Role, Stage, Tier, Urgency
 from schemas.directory import OfficeKind
 from schemas.offices import OfficeRef
 from schemas.policy import DispatchRules
 from schemas.state import PetitionState
-from store import auth, directory, offices, pages, petition_ids, rate_limits, sessions
+from store import auth, directory, lookup, offices, pages, petition_ids, rate_limits, sessions
 from store.auth import digest
 from workflows.lifecycle import holding_office, is_recused, may_know, serves
 
@@ -57,17 +57,6 @@ OFFICIAL_ACTIONS = (
 )
 FILING_SERVICE = "web-cadre-visit"
 """The service a cadre's filing is claimed for (``petition_ids``)."""
-_REFUSAL_STATUS = {
-    RefusalCode.NOT_AN_OFFICIAL: 403,
-    RefusalCode.WRONG_TIER: 403,
-    RefusalCode.WRONG_REGION: 403,
-    RefusalCode.NOT_PETITIONER: 403,
-    RefusalCode.REASON_REQUIRED: 422,
-    RefusalCode.WRONG_OFFICE: 403,
-    RefusalCode.RECUSED: 403,
-    RefusalCode.NOT_SUMMONED: 403,
-    RefusalCode.OUTSIDE_AREA: 422,
-}
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -333,9 +322,10 @@ async def _petition_page(
         return await render(request, "not_found.html", 404, who=who)
     contact = None
     if _may_see_contact(who.actor, state):
+        home = await directory.household(here.pool, state.petitioner_id)
         contact = {
             "petitioner_id": state.petitioner_id,
-            "phone": await pages.household_phone(here.pool, state.petitioner_id),
+            "phone": None if home is None else home.phone,
         }
     return await render(
         request,
@@ -480,14 +470,14 @@ async def act(request: Request, petition_id: str, kind: str) -> Response:
     if kind not in OFFICIAL_ACTIONS:
         return await render(request, "not_found.html", 404, who=who)
     petition_id = petition_id[:64]
+    current = await _state(request, petition_id)
+    if current is None:
+        return await render(request, "not_found.html", 404, who=who)
     body = _action_body(kind, form, who.actor)
     if kind == "summon":
         chosen = [v for v in posted.getlist("office_ids") if isinstance(v, str)]
         body["office_ids"] = [v.strip() for v in chosen if v.strip()]
     if kind in offices.OFFICE_FIELDS:
-        current = await _state(request, petition_id)
-        if current is None:
-            return await render(request, "not_found.html", 404, who=who)
         try:
             body = await offices.command_fields(web(request).pool, kind, body, current.region)
         except offices.UnknownOffice:
@@ -510,14 +500,12 @@ async def act(request: Request, petition_id: str, kind: str) -> Response:
             for e in invalid.errors()
         ]
         return await _petition_page(request, petition_id, who, status=422, errors=problems)
-    if await _state(request, petition_id) is None:
-        return await render(request, "not_found.html", 404, who=who)
     try:
         state = await web(request).petitions.act(petition_id, action)  # type: ignore[arg-type]
     except Refusal as refused:
         sentence = say.refusal(refused.key, refused.params, refused.reason)
         return await _petition_page(
-            request, petition_id, who, status=_REFUSAL_STATUS.get(refused.code, 409), refusal=sentence
+            request, petition_id, who, status=refusal_status(refused.code), refusal=sentence
         )
     if request.headers.get("hx-request"):
         return await _petition_page(request, petition_id, who, done=kind, state=state)
@@ -576,7 +564,9 @@ async def file_petition(
         return await again(422, say.gettext("No household with this number in the directory."))
     if household.village_id != who.actor.region_id:
         return await again(403, say.gettext("This household is not in your village."))
-    path = await pages.region_path(here.pool, household.village_id)
+    pool = here.pool
+    version = await lookup.current_version(pool)
+    path = None if version is None else await lookup.village_path(pool, household.village_id, version=version)
     if path is None:
         return await again(422, say.gettext("The household's village is not in the directory."))
     if here.catalogue.get(category) is None:
@@ -586,7 +576,7 @@ async def file_petition(
         filing = FilePetitionInput(
             petition_id=petition_id,
             petitioner=_contact(household.household_id, name.strip(), household.phone),
-            region=RegionPath(**path),
+            region=path,
             description=description.strip(),
             channel=Channel.CADRE_VISIT,
             category=category,
