@@ -1294,6 +1294,12 @@ def is_recused(state: PetitionState, actor: Actor) -> bool:
     return state.recused_office is not None and serves(actor, state.recused_office)
 
 
+def holds(state: PetitionState, actor: Actor) -> bool:
+    """Whether ``actor`` serves the office holding the petition now (``holding_office``): with its
+    contact cadre, the only ones who see the petitioner's contact."""
+    return serves(actor, holding_office(state))
+
+
 def may_know(actor: Actor, region: RegionPath, contact_cadre_id: PersonId) -> bool:
     """Whether ``actor`` may know that a petition filed on ``region`` exists and open it: an
     auditor; the petition's contact cadre; an official or cadre whose region is on its path at

@@ -28,7 +28,7 @@ from schemas.state import PetitionState
 from store import access
 from store._db import Db
 from store.models import PetitionRow
-from workflows.lifecycle import may_know
+from workflows.lifecycle import holds, may_know
 
 PERSONAL_FIELDS: tuple[str, ...] = ("description", "info_question", "petitioner_id")
 """Fields of a petition's state only the office holding it, its contact cadre and auditors read."""
@@ -101,11 +101,7 @@ def entitled(reader: Reader, state: PetitionState) -> bool:
         return True
     if actor.role is Role.CONTACT_CADRE and actor.id == state.contact_cadre_id:
         return True
-    return (
-        actor.role is Role.OFFICIAL
-        and actor.tier is state.tier
-        and actor.region_id == state.region.at(state.tier)
-    )
+    return actor.role is Role.OFFICIAL and holds(state, actor)
 
 
 def withhold(state: PetitionState) -> PetitionView:

@@ -35,7 +35,7 @@ from schemas.policy import DispatchRules
 from schemas.state import PetitionState
 from store import auth, directory, lookup, offices, pages, petition_ids, rate_limits, sessions
 from store.auth import digest
-from workflows.lifecycle import holding_office, is_recused, may_know, serves
+from workflows.lifecycle import holding_office, holds, is_recused, may_know, serves
 
 router = APIRouter(include_in_schema=False)
 
@@ -294,10 +294,7 @@ async def _government_id(request: Request, actor: Actor) -> str:
 
 def _may_see_contact(actor: Actor, state: PetitionState) -> bool:
     """The office holding the petition, and the petition's contact cadre."""
-    if state.office is not None:
-        return serves(actor, state.office) or actor.id == state.contact_cadre_id
-    holds = actor.tier is state.tier and actor.region_id == state.region.at(state.tier)
-    return holds or actor.id == state.contact_cadre_id
+    return holds(state, actor) or actor.id == state.contact_cadre_id
 
 
 async def _petition_page(

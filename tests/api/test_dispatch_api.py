@@ -454,3 +454,24 @@ async def test_the_cli_files_through_a_centre_and_acts_with_offices_by_id(
         0.0,
     )
     assert by_office["centre-yishui"]["office"]["dispatched"] == 1
+
+
+async def test_the_contact_goes_to_the_office_holding_the_petition_not_the_government_beside_it(
+    api: Api,
+) -> None:
+    """A petition the water bureau holds: its officials read the petitioner's contact; the county
+    government's official reads the petition without it (``lifecycle.holds``)."""
+    await load_directory(api.pool)
+    filed = await api.http.post("/v1/petitions", json=body("d-9"), headers=await centre_key(api))
+    assert filed.status_code == 201, filed.text
+    sent = await api.http.post(
+        "/v1/petitions/d-9/actions/dispatch",
+        json={"office_id": "water-yishui"},
+        headers=await api.token(CENTRE_DESK),
+    )
+    assert sent.status_code == 200, sent.text
+
+    bureau = (await api.http.get("/v1/petitions/d-9", headers=await api.token(WATER_DESK))).json()
+    government = (await api.http.get("/v1/petitions/d-9", headers=await api.official(Tier.COUNTY))).json()
+    assert bureau["description"] is not None and bureau["withheld"] == []
+    assert government["description"] is None and "description" in government["withheld"]
