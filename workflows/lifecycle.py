@@ -938,7 +938,12 @@ def _changes(state: PetitionState, event: Event) -> dict[str, object]:
 
 
 def current_deadline(state: PetitionState) -> datetime | None:
-    """The deadline the petition is working towards now (Open311's ``expected_datetime``)."""
+    """The deadline the petition is working towards now (Open311's ``expected_datetime``, the work
+    queue's order): waiting for dispatch or for signing for, that stage's limit."""
+    if state.stage is Stage.DISPATCH:
+        return state.dispatch_by
+    if state.stage is Stage.SIGN_FOR:
+        return state.sign_for_by
     return state.respond_by or state.resolve_by or state.feedback_by
 
 

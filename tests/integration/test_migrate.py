@@ -32,6 +32,7 @@ ALL = [
     "021_reply_code_recipients.sql",
     "022_notify_rate_windows.sql",
     "023_session_office.sql",
+    "024_dispatch_deadlines.sql",
 ]
 
 
@@ -127,3 +128,21 @@ async def _migrated_before(conn: asyncpg.Connection, version: str) -> None:
                 migration.version,
                 migration.name,
             )
+
+
+async def test_024_gives_a_petition_waiting_for_dispatch_its_dispatch_limit(empty_database_url: str) -> None:
+    events = lifecycle.decide(None, centre_filing(), T0)
+    record = dict(zip(PETITION_COLUMNS, project(list(enumerate(events, 1))).petition_record(), strict=True))
+    expected = lifecycle.fold(events).dispatch_by
+    record["current_deadline"] = None  # as written before 024
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await _migrated_before(conn, "024")
+        await conn.copy_records_to_table("petitions", records=[tuple(record.values())], columns=list(record))
+
+        assert await migrate(conn) == ["024_dispatch_deadlines.sql"]
+
+        assert expected is not None
+        assert await conn.fetchval("SELECT current_deadline FROM petitions") == expected
+    finally:
+        await conn.close()

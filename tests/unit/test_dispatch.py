@@ -69,7 +69,7 @@ from tests.unit._petitions import (
     hours,
     official,
 )
-from workflows.lifecycle import Command, Refused, holding_office, next_timer
+from workflows.lifecycle import Command, Refused, current_deadline, holding_office, next_timer
 
 MINUTE = timedelta(minutes=1)
 
@@ -615,3 +615,16 @@ def test_a_departments_official_cannot_act_for_a_government() -> None:
         "the county government of c-yishui holds the petition; official-water-yishui serves water-yishui",
     )
     petition.act(AcknowledgeInput(actor=official(Tier.COUNTY)), T0 + hours(1))
+
+
+def test_the_deadline_worked_towards_is_the_dispatch_limit_then_the_sign_for_limit() -> None:
+    """What the queue sorts by and Open311 calls ``expected_datetime`` (``current_deadline``)."""
+    petition = at_centre()
+    assert petition.state.stage is Stage.DISPATCH
+    assert current_deadline(petition.state) == T0 + RULES.dispatch_within
+    dispatch(petition, TOWNSHIP, at=T0 + 4 * MINUTE)
+    assert petition.state.stage is Stage.SIGN_FOR
+    assert current_deadline(petition.state) == T0 + 4 * MINUTE + RULES.sign_for_within
+    petition.act(SignForInput(actor=staff(TOWNSHIP)), T0 + 10 * MINUTE)
+    assert petition.state.stage is not Stage.SIGN_FOR
+    assert current_deadline(petition.state) == (petition.state.respond_by or petition.state.resolve_by)
