@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -139,7 +140,8 @@ async def test_quiet_hours_hold_a_households_sms_until_morning(
     clock = [
         datetime.combine(today + timedelta(days=1), datetime.min.time(), SHANGHAI).replace(hour=23, minute=30)
     ]
-    dispatcher = Dispatcher(pool, config(receiver), clock=lambda: clock[0])
+    quiet = config(receiver, quiet_start=day_time(22, 0), quiet_end=day_time(7, 0))
+    dispatcher = Dispatcher(pool, quiet, clock=lambda: clock[0])
     try:
         while await dispatcher.run_once():
             pass
